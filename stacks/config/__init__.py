@@ -1,0 +1,276 @@
+"""Typed, validated configuration of one environment, read from ``cdk.json``'s context.
+
+``cdk.json`` holds ``context.environments.<name>`` objects; ``-c env=<name>`` picks one (default
+``dev``). Every key is documented in docs/configuration.md, generated from the ``doc`` strings
+here. A wrong value stops synth with one line naming the key path, the value and what is allowed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from typing import Literal
+
+from stacks.config.parsing import (
+    ConfigError,
+    between,
+    each,
+    field,
+    matches,
+    one_of,
+    parse,
+    unique_by,
+)
+
+__all__ = [
+    "ConfigError",
+    "DataConfig",
+    "DeploymentConfig",
+    "EnvironmentConfig",
+    "ExistingVpcConfig",
+    "ModelPackageGroupConfig",
+    "NetworkConfig",
+    "RegistryConfig",
+    "StudioConfig",
+    "TeardownConfig",
+    "TrainingConfig",
+    "UserProfileConfig",
+    "load_environment",
+]
+
+DEFAULT_ENVIRONMENT = "dev"
+
+# ml.<family>.<size>, e.g. ml.m5.large, ml.g4dn.12xlarge, ml.t3.medium.
+INSTANCE_TYPE = matches(
+    r"ml\.[a-z][a-z0-9-]*\.(medium|large|xlarge|[1-9][0-9]?xlarge|metal)",
+    "allowed: a SageMaker instance type ml.<family>.<size>, e.g. ml.m5.large",
+)
+# SageMaker's own name pattern (user profiles, model package groups, endpoints).
+SAGEMAKER_NAME = matches(
+    r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}",
+    "allowed: 1-63 letters, digits and hyphens, starting with a letter or digit",
+)
+REGION = matches(
+    r"[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[1-9]", "allowed: an AWS region code such as eu-west-1"
+)
+ACCOUNT = matches(r"[0-9]{12}", "allowed: a 12-digit AWS account id")
+# The values CloudWatch Logs accepts for a retention period.
+LOG_RETENTION_DAYS = one_of(
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
+    3288, 3653,
+)  # fmt: skip
+
+
+@dataclass(frozen=True, kw_only=True)
+class DataConfig:
+    noncurrent_version_expiration_days: int = field(
+        30, check=between(1, 3650), doc="Days a replaced or deleted object version is kept."
+    )
+    access_log_expiration_days: int = field(
+        365, check=between(1, 3650), doc="Days S3 server access logs are kept."
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class ExistingVpcConfig:
+    vpc_id: str = field(check=matches(r"vpc-[0-9a-f]{8,17}", "allowed: vpc-<hex>"), doc="VPC id.")
+    subnet_ids: tuple[str, ...] = field(
+        check=each(matches(r"subnet-[0-9a-f]{8,17}", "allowed: subnet-<hex>")),
+        doc="Private subnet ids, one per availability zone.",
+    )
+    availability_zones: tuple[str, ...] = field(
+        check=each(matches(r"[a-z]{2}(-[a-z]+)+-[1-9][a-z]", "allowed: a zone such as eu-west-1a")),
+        doc="Availability zones of subnet_ids, in the same order.",
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class NetworkConfig:
+    vpc_cidr: str = field(
+        "10.40.0.0/16",
+        check=matches(r"(\d{1,3}\.){3}\d{1,3}/(1[6-9]|2[0-4])", "allowed: an IPv4 CIDR /16 to /24"),
+        doc="CIDR of the VPC this app creates (ignored with existing_vpc).",
+    )
+    nat_gateways: int = field(
+        0, check=between(0, 2), doc="NAT gateways; 0 keeps Studio fully private (VPC endpoints)."
+    )
+    existing_vpc: ExistingVpcConfig | None = field(
+        None, doc="Import this VPC by explicit ids instead of creating one (no lookups at synth)."
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class UserProfileConfig:
+    name: str = field(check=SAGEMAKER_NAME, doc="Studio user profile name.")
+    instance_type: str | None = field(
+        None, check=INSTANCE_TYPE, doc="Default JupyterLab instance type for this user."
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class StudioConfig:
+    idle_shutdown_minutes: int = field(
+        60, check=between(60, 525600), doc="Stop idle Studio apps after this many minutes."
+    )
+    user_profiles: tuple[UserProfileConfig, ...] = field(
+        (), check=unique_by("name"), doc="Studio users of the shared domain."
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class ModelPackageGroupConfig:
+    name: str = field(check=SAGEMAKER_NAME, doc="Model Package Group name.")
+    description: str = field("", doc="Shown in the registry.")
+
+
+@dataclass(frozen=True, kw_only=True)
+class RegistryConfig:
+    model_package_groups: tuple[ModelPackageGroupConfig, ...] = field(
+        (ModelPackageGroupConfig(name="fraud-detection", description="Card fraud classifier"),),
+        check=unique_by("name"),
+        doc="Groups to create; each approved version of a group serves one endpoint.",
+    )
+    cross_account_read: tuple[str, ...] = field(
+        (), check=each(ACCOUNT), doc="Account ids allowed to read the groups (promotion)."
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class DeploymentConfig:
+    instance_type: str = field("ml.m5.large", check=INSTANCE_TYPE, doc="Endpoint instance type.")
+    instance_count: int = field(1, check=between(1, 20), doc="Endpoint instances.")
+    traffic_shift: Literal["all_at_once", "canary", "linear"] = field(
+        "canary", doc="Blue/green traffic shifting mode on updates."
+    )
+    canary_percent: int = field(10, check=between(1, 50), doc="Canary size or linear step, %.")
+    bake_minutes: int = field(10, check=between(0, 60), doc="Wait between shifts, with alarms.")
+    data_capture_percent: int = field(
+        100, check=between(0, 100), doc="Share of requests captured to the artifacts bucket."
+    )
+    keep_previous_versions: int = field(
+        2, check=between(1, 10), doc="Superseded models/configs kept for rollback."
+    )
+    max_receive_count: int = field(
+        5, check=between(1, 20), doc="Deliveries of one approval event before the DLQ."
+    )
+    notification_emails: tuple[str, ...] = field(
+        (),
+        check=each(matches(r"[^@\s]+@[^@\s]+\.[^@\s]+", "allowed: an e-mail address")),
+        doc="Subscribed to the environment's notification topic.",
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class TrainingConfig:
+    processing_instance_type: str = field(
+        "ml.m5.xlarge", check=INSTANCE_TYPE, doc="Partition and evaluation jobs."
+    )
+    training_instance_type: str = field(
+        "ml.m5.xlarge", check=INSTANCE_TYPE, doc="Autopilot candidate training jobs."
+    )
+    transform_instance_type: str = field(
+        "ml.m5.large", check=INSTANCE_TYPE, doc="Batch transform of the test split."
+    )
+    fallback_instance_type: str | None = field(
+        None, check=INSTANCE_TYPE, doc="Used when the quota for an instance type is short."
+    )
+    max_candidates: int = field(10, check=between(1, 250), doc="Autopilot candidates per run.")
+    max_runtime_per_training_job_seconds: int = field(
+        3600, check=between(300, 259200), doc="Cost cap per candidate training job."
+    )
+    max_automl_runtime_seconds: int = field(
+        14400, check=between(600, 2592000), doc="Cost cap for the whole AutoML job."
+    )
+    objective_metric: Literal["F1", "F1macro", "AUC", "Accuracy", "BalancedAccuracy"] = field(
+        "F1", doc="Autopilot objective; F1 suits imbalanced fraud."
+    )
+    target_column: str = field("is_fraud", doc="Label column.")
+    bias_facet: str = field("state", doc="Column Clarify checks for bias.")
+    auto_approve_f1_threshold: float | None = field(
+        None, check=between(0, 1), doc="Non-prod only: approve when test F1 >= this; off if null."
+    )
+    request_quota_increase: bool = field(
+        False, doc="Let the preflight file one quota increase request when short."
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class TeardownConfig:
+    schedule: str = field(
+        "cron(0 20 * * ? *)",
+        check=matches(
+            r"(cron|rate)\(.+\)", "allowed: an EventBridge Scheduler cron(...) or rate(...)"
+        ),
+        doc="When the idle clean-up runs.",
+    )
+    timezone: str = field("UTC", doc="IANA time zone of the schedule.")
+    endpoint_idle_hours: int = field(
+        24, check=between(1, 720), doc="Delete endpoints with no invocations for this long."
+    )
+    job_ttl_hours: int = field(
+        24, check=between(1, 720), doc="Stop jobs and pipeline runs running longer than this."
+    )
+    app_idle_hours: int = field(
+        12, check=between(1, 720), doc="Delete Studio apps idle longer than this."
+    )
+    dry_run: bool = field(False, doc="Report what would be removed without removing it.")
+
+
+@dataclass(frozen=True, kw_only=True)
+class EnvironmentConfig:
+    name: str = field(
+        check=matches(r"[a-z][a-z0-9]{0,9}", "allowed: 1-10 lowercase letters and digits"),
+        doc="Environment name (the key under environments).",
+    )
+    account: str | None = field(
+        None, check=ACCOUNT, doc="Target account; else CDK_DEFAULT_ACCOUNT; else agnostic."
+    )
+    region: str | None = field(
+        None, check=REGION, doc="Target region; else CDK_DEFAULT_REGION; else agnostic."
+    )
+    ephemeral: bool = field(
+        False, doc="Throw-away environment: stateful resources and their data are destroyed."
+    )
+    log_retention_days: int = field(
+        90, check=LOG_RETENTION_DAYS, doc="CloudWatch Logs retention of every function."
+    )
+    tags: dict[str, str] = field({}, doc="Extra tags on every resource (cost allocation, owner).")
+    data: DataConfig = field(DataConfig(), doc="Data stack.")
+    network: NetworkConfig = field(NetworkConfig(), doc="Network stack.")
+    studio: StudioConfig = field(StudioConfig(), doc="Studio stack.")
+    registry: RegistryConfig = field(RegistryConfig(), doc="Registry stack.")
+    deployment: DeploymentConfig = field(DeploymentConfig(), doc="Deployment stack.")
+    training: TrainingConfig = field(TrainingConfig(), doc="Training stack.")
+    teardown: TeardownConfig = field(TeardownConfig(), doc="Teardown stack.")
+
+
+def load_environment(
+    context: Mapping[str, object],
+    *,
+    default_account: str | None = None,
+    default_region: str | None = None,
+) -> EnvironmentConfig:
+    """Pick the environment named by ``context["env"]`` and validate it.
+
+    ``default_account`` and ``default_region`` (from ``CDK_DEFAULT_*``, read by app.py) fill in
+    what the environment leaves unset.
+    """
+    environments = context.get("environments")
+    if not isinstance(environments, Mapping) or not environments:
+        raise ConfigError(
+            "context.environments", environments, "expected an object of environments"
+        )
+    name = context.get("env") or DEFAULT_ENVIRONMENT
+    if name not in environments:
+        raise ConfigError("env", name, f"allowed environments: {', '.join(environments)}")
+    raw = environments[name]
+    if not isinstance(raw, Mapping):
+        raise ConfigError(f"environments.{name}", raw, "expected an object")
+    if "name" in raw:
+        raise ConfigError(f"environments.{name}.name", raw["name"], "the name is the object's key")
+    config = parse(EnvironmentConfig, {**raw, "name": name}, f"environments.{name}")
+    return replace(
+        config,
+        account=config.account or default_account,
+        region=config.region or default_region,
+    )

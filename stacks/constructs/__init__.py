@@ -1,0 +1,1 @@
+"""Reusable constructs: each builds one capability with the platform's secure defaults."""

@@ -1,0 +1,111 @@
+"""Data stack (stateful): the KMS key and the buckets every other stack writes to."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import aws_cdk as cdk
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3 as s3
+from constructs import Construct
+
+from stacks.config import EnvironmentConfig
+from stacks.constructs.secure_bucket import secure_bucket
+from stacks.nag import acknowledge
+
+
+@dataclass(frozen=True)
+class DataResources:
+    """What other stacks receive from the Data stack (typed props, not string exports)."""
+
+    key: kms.IKey
+    data_bucket: s3.IBucket
+    artifacts_bucket: s3.IBucket
+
+
+class DataStack(cdk.Stack):
+    """KMS key, data bucket (raw/, splits/), artifacts bucket, access-log bucket.
+
+    Logical IDs here are pinned by tests: renaming a construct would replace a bucket.
+    """
+
+    def __init__(
+        self, scope: Construct, construct_id: str, *, config: EnvironmentConfig, **kwargs: object
+    ) -> None:
+        super().__init__(scope, construct_id, **kwargs)  # type: ignore[arg-type]
+        removal = cdk.RemovalPolicy.DESTROY if config.ephemeral else cdk.RemovalPolicy.RETAIN
+        days = config.data.noncurrent_version_expiration_days
+
+        self.key = kms.Key(
+            self,
+            "DataKey",
+            description=f"Encrypts the {config.name} fraud MLOps data, artifacts and logs",
+            enable_key_rotation=True,
+            removal_policy=removal,
+            pending_window=cdk.Duration.days(7 if config.ephemeral else 30),
+        )
+        # Function log groups of this environment are encrypted with the same key.
+        self.key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="AllowCloudWatchLogsOfThisAccount",
+                principals=[iam.ServicePrincipal(f"logs.{self.region}.amazonaws.com")],
+                actions=[
+                    "kms:Encrypt*",
+                    "kms:Decrypt*",
+                    "kms:ReEncrypt*",
+                    "kms:GenerateDataKey*",
+                    "kms:Describe*",
+                ],
+                resources=["*"],  # in a key policy, "*" means this key
+                conditions={
+                    "ArnLike": {
+                        "kms:EncryptionContext:aws:logs:arn": (
+                            f"arn:{self.partition}:logs:{self.region}:{self.account}:log-group:*"
+                        )
+                    }
+                },
+            )
+        )
+        self.access_logs_bucket = secure_bucket(
+            self,
+            "AccessLogsBucket",
+            encryption_key=None,
+            access_logs_bucket=None,
+            noncurrent_version_expiration_days=days,
+            expiration_days=config.data.access_log_expiration_days,
+            ephemeral=config.ephemeral,
+        )
+        acknowledge(
+            self.access_logs_bucket,
+            "AwsSolutions-S1",
+            "This is the access-log destination; logging it into itself would loop.",
+        )
+        self.data_bucket = secure_bucket(
+            self,
+            "DataBucket",
+            encryption_key=self.key,
+            access_logs_bucket=self.access_logs_bucket,
+            noncurrent_version_expiration_days=days,
+            ephemeral=config.ephemeral,
+        )
+        self.artifacts_bucket = secure_bucket(
+            self,
+            "ArtifactsBucket",
+            encryption_key=self.key,
+            access_logs_bucket=self.access_logs_bucket,
+            noncurrent_version_expiration_days=days,
+            ephemeral=config.ephemeral,
+        )
+        for name, bucket in (
+            ("DataBucketName", self.data_bucket),
+            ("ArtifactsBucketName", self.artifacts_bucket),
+        ):
+            cdk.CfnOutput(self, name, value=bucket.bucket_name)
+        cdk.CfnOutput(self, "DataKeyArn", value=self.key.key_arn)
+
+    @property
+    def resources(self) -> DataResources:
+        return DataResources(
+            key=self.key, data_bucket=self.data_bucket, artifacts_bucket=self.artifacts_bucket
+        )

@@ -1,0 +1,33 @@
+"""Shared fixtures. AWS credentials are always fake: no test may reach a real account."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from tests.synth import Synthesized, synthesize
+
+
+@pytest.fixture(autouse=True)
+def _fake_aws_credentials(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SECURITY_TOKEN": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    yield
+
+
+@pytest.fixture(scope="session")
+def dev() -> Synthesized:
+    return synthesize("dev")
+
+
+@pytest.fixture(scope="session")
+def prod() -> Synthesized:
+    return synthesize("prod")

@@ -1,0 +1,57 @@
+"""Synthesize the platform for tests exactly as `cdk synth` does, once per process.
+
+The CLI gives the app ``cdk.json``'s context; a bare ``cdk.App()`` in a test would not, and
+feature flags would differ. So the context is read from ``cdk.json`` here and handed in.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aws_cdk as cdk
+
+from stacks.platform import Platform, build_platform
+
+ROOT = Path(__file__).resolve().parent.parent
+_HASH = re.compile(r"[0-9a-f]{64}")
+
+
+def cdk_context(env: str) -> dict[str, Any]:
+    context: dict[str, Any] = json.loads((ROOT / "cdk.json").read_text())["context"]
+    return {**context, "env": env}
+
+
+@dataclass(frozen=True)
+class Synthesized:
+    platform: Platform
+    templates: dict[str, dict[str, Any]]  # by stack part: "data", "network", ...
+
+    def resources(self, stack: str, resource_type: str) -> dict[str, dict[str, Any]]:
+        return {
+            logical_id: resource
+            for logical_id, resource in self.templates[stack]["Resources"].items()
+            if resource["Type"] == resource_type
+        }
+
+
+@functools.cache
+def synthesize(env: str) -> Synthesized:
+    """Build and synthesize environment ``env`` with cdk-nag enforced (findings raise)."""
+    outdir = tempfile.mkdtemp(prefix=f"cdk-{env}-")
+    app = cdk.App(context=cdk_context(env), outdir=outdir)
+    platform = build_platform(app)
+    assembly = app.synth()
+    prefix = f"fraud-mlops-{env}-"
+    templates = {stack.stack_name.removeprefix(prefix): stack.template for stack in assembly.stacks}
+    return Synthesized(platform=platform, templates=templates)
+
+
+def normalized(template: dict[str, Any]) -> Any:
+    """The template with asset hashes replaced, so snapshots hold across runs and machines."""
+    return json.loads(_HASH.sub("<asset-hash>", json.dumps(template, sort_keys=True)))
