@@ -8,6 +8,8 @@ import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
 
 from stacks.config import EnvironmentConfig
@@ -22,10 +24,12 @@ class DataResources:
     key: kms.IKey
     data_bucket: s3.IBucket
     artifacts_bucket: s3.IBucket
+    notifications: sns.ITopic
 
 
 class DataStack(cdk.Stack):
-    """KMS key, data bucket (raw/, splits/), artifacts bucket, access-log bucket.
+    """KMS key, data bucket (raw/, splits/), artifacts bucket, access-log bucket, and the
+    environment's notification topic (deployments, pipeline runs, teardown reports).
 
     Logical IDs here are pinned by tests: renaming a construct would replace a bucket.
     """
@@ -97,15 +101,32 @@ class DataStack(cdk.Stack):
             noncurrent_version_expiration_days=days,
             ephemeral=config.ephemeral,
         )
+        self.notifications = sns.Topic(
+            self,
+            "NotificationsTopic",
+            display_name=f"Fraud MLOps {config.name} notifications",
+            master_key=self.key,
+            enforce_ssl=True,
+        )
+        for address in config.deployment.notification_emails:
+            self.notifications.add_subscription(subscriptions.EmailSubscription(address))
+        # EventBridge and CloudWatch alarms publish to the encrypted topic.
+        self.key.grant_encrypt_decrypt(iam.ServicePrincipal("events.amazonaws.com"))
+        self.key.grant_encrypt_decrypt(iam.ServicePrincipal("cloudwatch.amazonaws.com"))
+
         for name, bucket in (
             ("DataBucketName", self.data_bucket),
             ("ArtifactsBucketName", self.artifacts_bucket),
         ):
             cdk.CfnOutput(self, name, value=bucket.bucket_name)
         cdk.CfnOutput(self, "DataKeyArn", value=self.key.key_arn)
+        cdk.CfnOutput(self, "NotificationsTopicArn", value=self.notifications.topic_arn)
 
     @property
     def resources(self) -> DataResources:
         return DataResources(
-            key=self.key, data_bucket=self.data_bucket, artifacts_bucket=self.artifacts_bucket
+            key=self.key,
+            data_bucket=self.data_bucket,
+            artifacts_bucket=self.artifacts_bucket,
+            notifications=self.notifications,
         )
