@@ -13,6 +13,7 @@ import re
 import types
 import typing
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any, Literal, TypeVar, get_args, get_origin
 
 T = TypeVar("T")
@@ -129,46 +130,47 @@ def _describe(annotation: Any) -> str:
 # Reusable value rules --------------------------------------------------------------------
 
 
-def matches(pattern: str, allowed: str) -> Check:
+@dataclass(frozen=True)
+class Rule:
+    """A value rule: ``allowed`` documents it (docs/configuration.md), ``problem`` applies it."""
+
+    allowed: str
+    problem: Callable[[Any], str | None]
+
+    def __call__(self, value: Any) -> str | None:
+        return self.problem(value)
+
+
+def matches(pattern: str, allowed: str) -> Rule:
     compiled = re.compile(pattern)
-
-    def check(value: Any) -> str | None:
-        return None if compiled.fullmatch(str(value)) else allowed
-
-    return check
+    return Rule(allowed, lambda value: None if compiled.fullmatch(str(value)) else allowed)
 
 
-def between(low: float, high: float) -> Check:
-    def check(value: Any) -> str | None:
-        return None if low <= value <= high else f"allowed: from {low:g} to {high:g}"
-
-    return check
+def between(low: float, high: float) -> Rule:
+    allowed = f"allowed: from {low:g} to {high:g}"
+    return Rule(allowed, lambda value: None if low <= value <= high else allowed)
 
 
-def one_of(*allowed: int) -> Check:
-    def check(value: Any) -> str | None:
-        return None if value in allowed else f"allowed: {', '.join(map(str, allowed))}"
-
-    return check
+def one_of(*values: int) -> Rule:
+    allowed = f"allowed: {', '.join(map(str, values))}"
+    return Rule(allowed, lambda value: None if value in values else allowed)
 
 
-def each(item_check: Check) -> Check:
-    def check(values: Any) -> str | None:
-        for item in values:
-            problem = item_check(item)
-            if problem is not None:
-                return f"item {item!r}: {problem}"
+def each(item_rule: Rule) -> Rule:
+    def problem(items: Any) -> str | None:
+        for item in items:
+            item_problem = item_rule(item)
+            if item_problem is not None:
+                return f"item {item!r}: {item_problem}"
         return None
 
-    return check
+    return Rule(f"each item {item_rule.allowed}", problem)
 
 
-def unique_by(attribute: str) -> Check:
-    def check(values: Any) -> str | None:
-        seen = [getattr(v, attribute) for v in values]
-        duplicates = sorted({s for s in seen if seen.count(s) > 1})
-        return (
-            f"{attribute} must be unique; repeated: {', '.join(duplicates)}" if duplicates else None
-        )
+def unique_by(attribute: str) -> Rule:
+    def problem(items: Any) -> str | None:
+        seen = [getattr(item, attribute) for item in items]
+        repeated = sorted({s for s in seen if seen.count(s) > 1})
+        return f"{attribute} must be unique; repeated: {', '.join(repeated)}" if repeated else None
 
-    return check
+    return Rule(f"{attribute} must be unique", problem)

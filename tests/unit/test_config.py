@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from stacks.config import ConfigError, load_environment
+from stacks.config.reference import render
 from tests.synth import ROOT, cdk_context
 
 
@@ -164,3 +165,12 @@ def test_cdk_synth_with_unknown_environment_prints_one_line(tmp_path: Any) -> No
         "error: config error at env: got 'qa'; allowed environments: dev, prod"
     )
     assert not list(tmp_path.iterdir())
+
+
+def test_configuration_reference_is_current() -> None:
+    """docs/configuration.md is generated from the dataclasses; regenerate it when they change."""
+    expected = render()
+    actual = (ROOT / "docs" / "configuration.md").read_text()
+    assert actual == expected, (
+        "run: .venv/bin/python -m stacks.config.reference > docs/configuration.md"
+    )
