@@ -69,7 +69,10 @@ def _default(spec: dataclasses.Field[Any]) -> str:
     if dataclasses.is_dataclass(value):
         return "(see below)"
     if isinstance(value, tuple):
-        value = [dataclasses.asdict(v) if dataclasses.is_dataclass(v) else v for v in value]
+        value = [
+            dataclasses.asdict(v) if dataclasses.is_dataclass(v) and not isinstance(v, type) else v
+            for v in value
+        ]
     return f"`{json.dumps(value)}`"
 
 
