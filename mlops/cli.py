@@ -17,7 +17,12 @@ from mlops import __version__
 from mlops.errors import MlopsError
 
 # Modules with a ``register(subparsers)`` function, imported lazily so `--help` stays fast.
-_FEATURES: tuple[str, ...] = ()
+_FEATURES: tuple[str, ...] = (
+    "mlops.data.cli",
+    "mlops.teardown_cli",
+    "mlops.pipeline_cli",
+    "mlops.models_cli",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
@@ -14,7 +15,14 @@ from constructs import Construct
 
 from stacks.config import EnvironmentConfig
 from stacks.constructs.secure_bucket import secure_bucket
-from stacks.nag import acknowledge
+from stacks.nag import acknowledge, weak_reference_in_finding
+
+# The outputs CDK generates when another stack reads a bucket's ARN (weak references). They
+# derive from the pinned logical IDs; tests/infra/test_data_stack.py checks they still exist.
+BUCKET_ARN_OUTPUTS = {
+    "data": "PublishOutputFnGetAttDataBucketE3889A50Arn0E8BC76C",
+    "artifacts": "PublishOutputFnGetAttArtifactsBucket2AAC5544ArnE18AB387",
+}
 
 
 @dataclass(frozen=True)
@@ -25,6 +33,10 @@ class DataResources:
     data_bucket: s3.IBucket
     artifacts_bucket: s3.IBucket
     notifications: sns.ITopic
+
+    def bucket_arn_in_finding(self, bucket: Literal["data", "artifacts"]) -> str:
+        """The bucket's ARN as cdk-nag prints it in a finding of a consuming stack."""
+        return weak_reference_in_finding(cdk.Stack.of(self.key), BUCKET_ARN_OUTPUTS[bucket])
 
 
 class DataStack(cdk.Stack):

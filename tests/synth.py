@@ -40,12 +40,19 @@ class Synthesized:
         }
 
 
+# `cdk synth` with credentials knows the account and region; without, stacks stay agnostic.
+# Tests cover both: dev as a credential-less synth, prod as one bound to an account (ARNs
+# then hold literal values, which cdk-nag acknowledgments must match too).
+CLI_DEFAULTS = {"dev": (None, None), "prod": ("123456789012", "eu-west-1")}
+
+
 @functools.cache
 def synthesize(env: str) -> Synthesized:
     """Build and synthesize environment ``env`` with cdk-nag enforced (findings raise)."""
     outdir = tempfile.mkdtemp(prefix=f"cdk-{env}-")
     app = cdk.App(context=cdk_context(env), outdir=outdir)
-    platform = build_platform(app)
+    account, region = CLI_DEFAULTS[env]
+    platform = build_platform(app, default_account=account, default_region=region)
     assembly = app.synth()
     prefix = f"fraud-mlops-{env}-"
     templates = {stack.stack_name.removeprefix(prefix): stack.template for stack in assembly.stacks}

@@ -94,6 +94,11 @@ class NetworkConfig:
     nat_gateways: int = field(
         0, check=between(0, 2), doc="NAT gateways; 0 keeps Studio fully private (VPC endpoints)."
     )
+    availability_zones: tuple[str, ...] = field(
+        (),
+        check=each(matches(r"[a-z]{2}(-[a-z]+)+-[1-9][a-z]", "allowed: a zone such as eu-west-1a")),
+        doc="Two zones for the created VPC; empty: the region's first two (Fn::GetAZs, no lookup).",
+    )
     existing_vpc: ExistingVpcConfig | None = field(
         None, doc="Import this VPC by explicit ids instead of creating one (no lookups at synth)."
     )
@@ -131,7 +136,9 @@ class RegistryConfig:
         doc="Groups to create; each approved version of a group serves one endpoint.",
     )
     cross_account_read: tuple[str, ...] = field(
-        (), check=each(ACCOUNT), doc="Account ids allowed to read the groups (promotion)."
+        (),
+        check=each(ACCOUNT),
+        doc="Account ids allowed to read the groups' versions (promotion); none: no policy.",
     )
 
 
@@ -150,6 +157,16 @@ class DeploymentConfig:
     keep_previous_versions: int = field(
         2, check=between(1, 10), doc="Superseded models/configs kept for rollback."
     )
+    latency_alarm_ms: int = field(
+        500,
+        check=between(1, 60000),
+        doc="Average model latency (ms, 3 of 3 minutes) that rolls a blue/green update back.",
+    )
+    error_alarm_count: int = field(
+        5,
+        check=between(1, 10000),
+        doc="5XX invocation errors per minute (2 of 3 minutes) that roll an update back.",
+    )
     max_receive_count: int = field(
         5, check=between(1, 20), doc="Deliveries of one approval event before the DLQ."
     )
@@ -163,16 +180,28 @@ class DeploymentConfig:
 @dataclass(frozen=True, kw_only=True)
 class TrainingConfig:
     processing_instance_type: str = field(
-        "ml.m5.xlarge", check=INSTANCE_TYPE, doc="Partition and evaluation jobs."
-    )
-    training_instance_type: str = field(
-        "ml.m5.xlarge", check=INSTANCE_TYPE, doc="Autopilot candidate training jobs."
+        "ml.m5.xlarge", check=INSTANCE_TYPE, doc="Partition, test preparation, evaluation, Clarify."
     )
     transform_instance_type: str = field(
         "ml.m5.large", check=INSTANCE_TYPE, doc="Batch transform of the test split."
     )
+    automl_processing_instance_type: str = field(
+        "ml.m5.4xlarge",
+        check=INSTANCE_TYPE,
+        doc="Instance type Autopilot's own processing jobs use (Autopilot picks it): quota check.",
+    )
+    automl_training_instance_type: str = field(
+        "ml.m5.4xlarge",
+        check=INSTANCE_TYPE,
+        doc="Type of Autopilot's candidate training jobs (Autopilot picks it): quota check.",
+    )
+    automl_training_instances: int = field(
+        1, check=between(1, 100), doc="Autopilot training instances held at once: quota check."
+    )
     fallback_instance_type: str | None = field(
-        None, check=INSTANCE_TYPE, doc="Used when the quota for an instance type is short."
+        None,
+        check=INSTANCE_TYPE,
+        doc="Used for processing/transform steps when the preferred type's quota is short.",
     )
     max_candidates: int = field(10, check=between(1, 250), doc="Autopilot candidates per run.")
     max_runtime_per_training_job_seconds: int = field(
@@ -185,9 +214,24 @@ class TrainingConfig:
         "F1", doc="Autopilot objective; F1 suits imbalanced fraud."
     )
     target_column: str = field("is_fraud", doc="Label column.")
+    positive_label: str = field("1", doc="Label value of the positive (fraud) class.")
+    split_method: Literal["random", "ordered", "key", "stratified"] = field(
+        "stratified", doc="Default partition method of a run."
+    )
+    split_ratios: str = field(
+        "0.7,0.15,0.15",
+        check=matches(r"0?\.\d+,0?\.\d+,0?\.\d+", "allowed: three ratios such as 0.7,0.15,0.15"),
+        doc="Default train,validation,test ratios of a run.",
+    )
+    split_seed: int = field(42, check=between(0, 999_999), doc="Default partition seed.")
+    drop_columns: tuple[str, ...] = field(
+        ("transaction_id",), doc="Columns removed before training (identifiers)."
+    )
     bias_facet: str = field("state", doc="Column Clarify checks for bias.")
     auto_approve_f1_threshold: float | None = field(
-        None, check=between(0, 1), doc="Non-prod only: approve when test F1 >= this; off if null."
+        None,
+        check=between(0, 1),
+        doc="Ephemeral (non-prod) environments only: approve when test F1 >= this; off if null.",
     )
     request_quota_increase: bool = field(
         False, doc="Let the preflight file one quota increase request when short."
@@ -203,7 +247,14 @@ class TeardownConfig:
         ),
         doc="When the idle clean-up runs.",
     )
-    timezone: str = field("UTC", doc="IANA time zone of the schedule.")
+    timezone: str = field(
+        "UTC",
+        check=matches(
+            r"UTC|[A-Z][A-Za-z_-]+(/[A-Za-z0-9_+-]+){1,2}",
+            "allowed: an IANA time zone such as UTC or Europe/Paris",
+        ),
+        doc="IANA time zone of the schedule (cron hours are in this zone, DST included).",
+    )
     endpoint_idle_hours: int = field(
         24, check=between(1, 720), doc="Delete endpoints with no invocations for this long."
     )

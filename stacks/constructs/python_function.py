@@ -7,12 +7,7 @@ X-Ray tracing, ARM64, explicit memory and timeout, and the ``mlops`` package as 
 
 from __future__ import annotations
 
-import shutil
-import typing
-from pathlib import Path
-
 import aws_cdk as cdk
-import jsii
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
@@ -20,26 +15,10 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from stacks.constructs.mlops_package import IGNORED, MLOPS_DIR, ROOT, mlops_bundling
 from stacks.nag import acknowledge
 
-ROOT = Path(__file__).resolve().parents[2]
 RUNTIME = lambda_.Runtime.PYTHON_3_14
-# Never part of an asset: they would change its hash on every machine.
-_IGNORED = ("__pycache__", "*.pyc", ".mypy_cache")
-
-
-@jsii.implements(cdk.ILocalBundling)
-class _CopyPackage:
-    """Bundle ``mlops/`` as ``python/mlops`` (a layer's import path) by copying: no Docker."""
-
-    def try_bundle(self, output_dir: str, options: cdk.BundlingOptions) -> bool:
-        shutil.copytree(
-            ROOT / "mlops",
-            Path(output_dir) / "python" / "mlops",
-            ignore=shutil.ignore_patterns(*_IGNORED),
-            dirs_exist_ok=True,
-        )
-        return True
 
 
 class MlopsLayer(Construct):
@@ -61,13 +40,9 @@ class MlopsLayer(Construct):
             compatible_runtimes=[RUNTIME],
             compatible_architectures=[lambda_.Architecture.ARM_64],
             code=lambda_.Code.from_asset(
-                str(ROOT / "mlops"),
+                str(MLOPS_DIR),
                 asset_hash_type=cdk.AssetHashType.OUTPUT,
-                bundling=cdk.BundlingOptions(
-                    # Required by the API but unused: local bundling always succeeds.
-                    image=cdk.DockerImage.from_registry("unused-local-bundling"),
-                    local=typing.cast(cdk.ILocalBundling, _CopyPackage()),
-                ),
+                bundling=mlops_bundling("python"),
             ),
         )
 
@@ -125,7 +100,7 @@ class PythonFunction(Construct):
             runtime=RUNTIME,
             architecture=lambda_.Architecture.ARM_64,
             handler="handler.handler",
-            code=lambda_.Code.from_asset(str(code_dir), exclude=list(_IGNORED)),
+            code=lambda_.Code.from_asset(str(code_dir), exclude=list(IGNORED)),
             layers=[MlopsLayer.of(cdk.Stack.of(self))],
             role=self.role,
             timeout=timeout or cdk.Duration.minutes(1),

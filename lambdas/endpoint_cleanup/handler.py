@@ -1,0 +1,31 @@
+"""Custom resource of the Deployment stack: on stack delete, remove the environment's
+endpoints, endpoint configs and models (created at run time by the deploy Lambda).
+
+Thin: the environment name is read at invocation (validated); the request and the answer to
+CloudFormation are :func:`mlops.teardown.custom_resource.handle`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+
+import boto3
+
+from mlops.teardown import Clients
+from mlops.teardown.custom_resource import handle, parse_event
+
+logging.getLogger().setLevel(logging.INFO)
+ENV_ENVIRONMENT = "MLOPS_ENVIRONMENT"
+
+
+def handler(event: object, context: object) -> None:
+    request = parse_event(event)
+    # Validated inside handle(), which answers CloudFormation FAILED instead of raising.
+    environment = os.environ.get(ENV_ENVIRONMENT, "").strip()
+    handle(
+        request,
+        environment=environment,
+        clients=lambda: Clients.from_session(boto3.session.Session()),
+        log_stream=str(getattr(context, "log_stream_name", "unknown")),
+    )

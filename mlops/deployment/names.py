@@ -1,0 +1,63 @@
+"""Deterministic names of what a deployment creates, shared by the CDK stack and the Lambda.
+
+The stack names the CloudWatch alarms at synth; the deploy Lambda names the endpoint, models
+and endpoint configs at run time and passes the same alarm names to ``UpdateEndpoint``. Both
+call these functions, so they always agree. SageMaker names allow 63 characters; a name that
+would be longer is cut and suffixed with a hash of the full name, so it stays unique.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from mlops.constants import resource_prefix
+
+MAX_NAME_LENGTH = 63
+# One production variant per endpoint; blue/green keeps the name across configs.
+VARIANT_NAME = "primary"
+
+
+def _bounded(name: str) -> str:
+    if len(name) <= MAX_NAME_LENGTH:
+        return name
+    digest = hashlib.sha256(name.encode()).hexdigest()[:8]
+    return f"{name[: MAX_NAME_LENGTH - 9].rstrip('-')}-{digest}"
+
+
+def endpoint_name(environment: str, group: str) -> str:
+    """The one real-time endpoint serving ``group`` in ``environment``."""
+    return _bounded(f"{resource_prefix(environment)}-{group}")
+
+
+def model_name(environment: str, group: str, version: int) -> str:
+    """The SageMaker Model built from version ``version`` of ``group``."""
+    return _bounded(f"{resource_prefix(environment)}-{group}-v{version}")
+
+
+def endpoint_config_name(environment: str, group: str, version: int, settings_hash: str) -> str:
+    """The endpoint config of one version under one set of endpoint settings.
+
+    ``settings_hash`` changes when the instance type, count or data capture change, so a new
+    config (and a blue/green update) follows a settings change; the same settings give the
+    same name, which makes re-deliveries of one event no-ops.
+    """
+    return _bounded(f"{resource_prefix(environment)}-{group}-v{version}-{settings_hash[:8]}")
+
+
+def name_prefix(environment: str, group: str) -> str:
+    """Prefix shared by the models and configs of ``group`` (for listing and pruning)."""
+    return f"{resource_prefix(environment)}-{group}-v"
+
+
+def error_alarm_name(environment: str, group: str) -> str:
+    """Alarm on the endpoint's 5XX invocation errors (auto-rollback trigger)."""
+    return f"{endpoint_name(environment, group)}-invocation-5xx"
+
+
+def latency_alarm_name(environment: str, group: str) -> str:
+    """Alarm on the endpoint's model latency (auto-rollback trigger)."""
+    return f"{endpoint_name(environment, group)}-model-latency"
+
+
+def rollback_alarm_names(environment: str, group: str) -> tuple[str, str]:
+    return (error_alarm_name(environment, group), latency_alarm_name(environment, group))

@@ -1,0 +1,153 @@
+"""One SQS batch of approval events → deployments, with partial batch failure reporting.
+
+Per record:
+
+* malformed, wrong detail-type, unknown group → logged with the reason and **dropped** (a retry
+  cannot fix it; it never blocks or fails the other records);
+* endpoint busy (``RetryableError``) → reported as failed, and its visibility is extended with
+  exponential backoff, so SQS delivers it again later;
+* quota short or any other error → notified (first delivery only) and reported as failed: SQS
+  retries it and, after ``maxReceiveCount`` deliveries, moves it to the dead-letter queue
+  (alarmed); redrive it once the cause is fixed;
+* success → notified when something changed (deployment started, nothing left to serve).
+
+The queue is FIFO: once a record fails, every later record of the batch is reported failed
+too, so a group's events are never processed out of order.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from mlops.deployment.deploy import QuotaExceededError, converge
+from mlops.deployment.events import parse_approval_event
+from mlops.deployment.settings import DeploySettings
+from mlops.errors import InputError, RetryableError
+
+if TYPE_CHECKING:
+    import boto3
+    from mypy_boto3_sagemaker import SageMakerClient
+    from mypy_boto3_service_quotas import ServiceQuotasClient
+    from mypy_boto3_sns import SNSClient
+    from mypy_boto3_sqs import SQSClient
+
+logger = logging.getLogger(__name__)
+
+BACKOFF_BASE_SECONDS = 120
+BACKOFF_MAX_SECONDS = 900
+
+
+@dataclass(frozen=True)
+class Clients:
+    sagemaker: SageMakerClient
+    service_quotas: ServiceQuotasClient
+    sns: SNSClient
+    sqs: SQSClient
+
+    @classmethod
+    def from_session(cls, session: boto3.session.Session) -> Clients:
+        return cls(
+            sagemaker=session.client("sagemaker"),
+            service_quotas=session.client("service-quotas"),
+            sns=session.client("sns"),
+            sqs=session.client("sqs"),
+        )
+
+
+def retry_delay_seconds(receive_count: int) -> int:
+    """120 s, 240 s, 480 s, then 900 s (SQS's visibility limit is 12 h; updates take minutes)."""
+    return int(min(BACKOFF_BASE_SECONDS * 2 ** max(receive_count - 1, 0), BACKOFF_MAX_SECONDS))
+
+
+def process_batch(
+    event: Mapping[str, Any], settings: DeploySettings, clients: Clients
+) -> dict[str, list[dict[str, str]]]:
+    records = event.get("Records")
+    if not isinstance(records, list):
+        raise InputError("event has no Records list: not an SQS batch")
+    failures: list[dict[str, str]] = []
+    for record in records:
+        message_id = str(record.get("messageId", "")) if isinstance(record, dict) else ""
+        if failures or not process_record(record, settings, clients):
+            failures.append({"itemIdentifier": message_id})
+    return {"batchItemFailures": failures}
+
+
+def process_record(record: Any, settings: DeploySettings, clients: Clients) -> bool:
+    """Handle one record; True when it is done with (processed or dropped)."""
+    if not isinstance(record, dict):
+        logger.error("dropped record: not an object")
+        return True
+    message_id = str(record.get("messageId", ""))
+    try:
+        approval = parse_approval_event(record.get("body", ""), settings.groups)
+    except InputError as error:
+        logger.error("dropped message %s: %s", message_id, error, extra={"reason": str(error)})
+        return True
+    context = {"group": approval.group, "package": approval.package_arn, "event": approval.event_id}
+    receive_count = _receive_count(record)
+    try:
+        outcome = converge(clients.sagemaker, clients.service_quotas, settings, approval.group)
+    except RetryableError as error:
+        delay = retry_delay_seconds(receive_count)
+        logger.warning("retry in %ss: %s", delay, error, extra=context)
+        _delay(clients.sqs, record, delay)
+        return False
+    except QuotaExceededError as error:
+        logger.error("%s", error, extra=context)
+        if receive_count == 1:
+            _notify(clients.sns, settings, f"Deployment blocked: {approval.group}", str(error))
+        return False
+    except Exception as error:
+        logger.exception("deployment of %s failed", approval.group, extra=context)
+        if receive_count == 1:
+            _notify(
+                clients.sns,
+                settings,
+                f"Deployment failed: {approval.group}",
+                f"{approval.group}: {type(error).__name__}: {error}",
+            )
+        return False
+    logger.info(
+        "%s",
+        outcome.message,
+        extra={**context, "action": outcome.action, "pruned": list(outcome.pruned)},
+    )
+    if outcome.notify:
+        _notify(
+            clients.sns, settings, f"Deployment {outcome.action}: {outcome.group}", outcome.message
+        )
+    return True
+
+
+def _receive_count(record: Mapping[str, Any]) -> int:
+    attributes = record.get("attributes") or {}
+    try:
+        return max(int(attributes.get("ApproximateReceiveCount", "1")), 1)
+    except (TypeError, ValueError):
+        return 1
+
+
+def _delay(sqs: SQSClient, record: Mapping[str, Any], seconds: int) -> None:
+    """Back off: keep the message invisible longer. Best effort: without it, SQS redelivers
+    after the queue's own visibility timeout."""
+    try:
+        arn_parts = str(record["eventSourceARN"]).split(":")
+        url = sqs.get_queue_url(QueueName=arn_parts[5], QueueOwnerAWSAccountId=arn_parts[4])
+        sqs.change_message_visibility(
+            QueueUrl=url["QueueUrl"],
+            ReceiptHandle=str(record["receiptHandle"]),
+            VisibilityTimeout=seconds,
+        )
+    except Exception:
+        logger.warning("could not extend the visibility of %s", record.get("messageId"))
+
+
+def _notify(sns: SNSClient, settings: DeploySettings, subject: str, message: str) -> None:
+    try:
+        sns.publish(TopicArn=settings.topic_arn, Subject=subject[:100], Message=message)
+    except Exception:
+        logger.exception("could not publish the notification %r", subject)

@@ -1,0 +1,484 @@
+"""SageMaker Service Quotas: what a run needs, what is applied, what is in use, and a decision.
+
+One implementation, used by the training pipeline's preflight Lambda step, by the CLI
+(``python -m mlops quotas check`` / ``pipeline start``) and by the deployment logic (endpoint
+capacity for blue/green: pass ``count=2 * instance_count``).
+
+SageMaker quotas are named ``"<instance type> for <usage> usage"``, e.g. ``"ml.m5.large for
+endpoint usage"``. Quota codes differ between regions and change over time, so quotas are
+matched **by name**. ``ListServiceQuotas`` only returns quotas with an applied value; a quota
+that has never been changed is looked up in ``ListAWSDefaultServiceQuotas`` instead.
+
+Current use counts the instances of that type held right now: in-progress processing,
+training and transform jobs, and endpoints (InService, Creating, Updating, SystemUpdating:
+every state that holds instances) with their current instance counts.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any, Literal
+
+from mlops.errors import InputError
+
+if TYPE_CHECKING:
+    from mypy_boto3_sagemaker import SageMakerClient
+    from mypy_boto3_service_quotas import ServiceQuotasClient
+
+SERVICE_CODE = "sagemaker"
+Usage = Literal["processing job", "training job", "transform job", "endpoint"]
+USAGES: tuple[Usage, ...] = ("processing job", "training job", "transform job", "endpoint")
+Verdict = Literal["proceed", "fallback", "stop"]
+# Requests in these states are still being decided: never file a second one.
+PENDING_REQUEST_STATUSES = ("PENDING", "CASE_OPENED")
+# Endpoint states in which the endpoint holds instances.
+_ENDPOINT_HOLDING_STATUSES = ("InService", "Creating", "Updating", "SystemUpdating")
+
+
+def quota_name(instance_type: str, usage: Usage) -> str:
+    """The Service Quotas name of the instance quota, e.g. ``ml.m5.large for endpoint usage``."""
+    return f"{instance_type} for {usage} usage"
+
+
+@dataclass(frozen=True)
+class Need:
+    """``count`` instances of ``instance_type`` for ``usage``, held at the same time.
+
+    ``fallback_allowed``: the caller can run this work on another instance type (pipeline steps
+    whose instance type is a parameter); work whose type is fixed (Autopilot's own jobs, the
+    endpoint) cannot switch.
+    """
+
+    usage: Usage
+    instance_type: str
+    count: int
+    purpose: str = ""
+    fallback_allowed: bool = True
+
+    def __post_init__(self) -> None:
+        if self.usage not in USAGES:
+            raise InputError(f"usage {self.usage!r} unknown; allowed: {', '.join(USAGES)}")
+        if self.count < 1:
+            raise InputError(f"count for {self.instance_type} must be >= 1, got {self.count}")
+
+    @property
+    def quota_name(self) -> str:
+        return quota_name(self.instance_type, self.usage)
+
+
+@dataclass(frozen=True)
+class Quota:
+    code: str
+    name: str
+    value: float
+    applied: bool  # False: the AWS default (no applied value for this account)
+    adjustable: bool = True
+
+
+@dataclass(frozen=True)
+class QuotaCheck:
+    """One need against its quota."""
+
+    need: Need
+    quota: Quota
+    in_use: int
+    pending_request_id: str | None = None  # an increase request still being decided
+    filed_request_id: str | None = None  # the request this check filed
+
+    @property
+    def available(self) -> float:
+        return self.quota.value - self.in_use
+
+    @property
+    def sufficient(self) -> bool:
+        return self.available >= self.need.count
+
+    @property
+    def verdict(self) -> str:
+        return "ok" if self.sufficient else "SHORT"
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What the run does: proceed (maybe on the fallback type) or stop, and why."""
+
+    verdict: Verdict
+    checks: tuple[QuotaCheck, ...]
+    # Instance type to use per usage after fallbacks (only usages among the needs).
+    instance_types: Mapping[str, str] = field(default_factory=dict)
+    message: str = ""
+
+    @property
+    def proceed(self) -> bool:
+        return self.verdict != "stop"
+
+
+class QuotaCatalog:
+    """SageMaker quotas by name, listed once (all pages) and cached for the catalog's life."""
+
+    def __init__(self, client: ServiceQuotasClient, *, service_code: str = SERVICE_CODE) -> None:
+        self._client = client
+        self._service_code = service_code
+        self._applied: dict[str, Quota] | None = None
+        self._defaults: dict[str, Quota] | None = None
+
+    def _list(self, operation: str, *, applied: bool) -> dict[str, Quota]:
+        quotas: dict[str, Quota] = {}
+        paginator = self._client.get_paginator(operation)  # type: ignore[call-overload]
+        for page in paginator.paginate(ServiceCode=self._service_code):
+            for item in page.get("Quotas", []):
+                if "Value" not in item or "QuotaName" not in item:
+                    continue
+                quotas[item["QuotaName"]] = Quota(
+                    code=item["QuotaCode"],
+                    name=item["QuotaName"],
+                    value=float(item["Value"]),
+                    applied=applied,
+                    adjustable=bool(item.get("Adjustable", True)),
+                )
+        return quotas
+
+    def find(self, name: str) -> Quota:
+        """The applied quota named ``name``, else its AWS default; InputError when neither."""
+        if self._applied is None:
+            self._applied = self._list("list_service_quotas", applied=True)
+        if name in self._applied:
+            return self._applied[name]
+        if self._defaults is None:
+            self._defaults = self._list("list_aws_default_service_quotas", applied=False)
+        if name in self._defaults:
+            return self._defaults[name]
+        raise InputError(
+            f"no Service Quotas quota named {name!r} for {self._service_code} in this region "
+            "(check the instance type and that SageMaker offers it here)"
+        )
+
+    def pending_request(self, quota: Quota) -> str | None:
+        """Id of an increase request for ``quota`` still being decided, if any."""
+        for status in PENDING_REQUEST_STATUSES:
+            paginator = self._client.get_paginator(
+                "list_requested_service_quota_change_history_by_quota"
+            )
+            for page in paginator.paginate(
+                ServiceCode=self._service_code,
+                QuotaCode=quota.code,
+                Status=status,  # type: ignore[arg-type]
+            ):
+                for request in page.get("RequestedQuotas", []):
+                    return request.get("Id", "unknown")
+        return None
+
+    def request_increase(self, quota: Quota, desired: float) -> str:
+        response = self._client.request_service_quota_increase(
+            ServiceCode=self._service_code, QuotaCode=quota.code, DesiredValue=desired
+        )
+        return response["RequestedQuota"].get("Id", "unknown")
+
+
+def _pages(client: Any, operation: str, **kwargs: Any) -> Iterator[dict[str, Any]]:
+    yield from client.get_paginator(operation).paginate(**kwargs)
+
+
+class UsageCounter:
+    """Instances currently held, per (usage, instance type); SageMaker is listed once per usage."""
+
+    def __init__(self, client: SageMakerClient) -> None:
+        self._client = client
+        self._cache: dict[Usage, dict[str, int]] = {}
+
+    def in_use(self, usage: Usage, instance_type: str) -> int:
+        if usage not in self._cache:
+            self._cache[usage] = self._count(usage)
+        return self._cache[usage].get(instance_type, 0)
+
+    def _count(self, usage: Usage) -> dict[str, int]:
+        counts: dict[str, int] = {}
+
+        def add(instance_type: str | None, count: int | None) -> None:
+            if instance_type:
+                counts[instance_type] = counts.get(instance_type, 0) + (count or 0)
+
+        client = self._client
+        if usage == "processing job":
+            for page in _pages(client, "list_processing_jobs", StatusEquals="InProgress"):
+                for job in page["ProcessingJobSummaries"]:
+                    described = client.describe_processing_job(
+                        ProcessingJobName=job["ProcessingJobName"]
+                    )
+                    cluster = described["ProcessingResources"]["ClusterConfig"]
+                    add(cluster["InstanceType"], cluster["InstanceCount"])
+        elif usage == "training job":
+            for page in _pages(client, "list_training_jobs", StatusEquals="InProgress"):
+                for job in page["TrainingJobSummaries"]:
+                    training = client.describe_training_job(TrainingJobName=job["TrainingJobName"])
+                    resources = training["ResourceConfig"]
+                    add(resources.get("InstanceType"), resources.get("InstanceCount"))
+                    for group in resources.get("InstanceGroups", []):
+                        add(group["InstanceType"], group["InstanceCount"])
+        elif usage == "transform job":
+            for page in _pages(client, "list_transform_jobs", StatusEquals="InProgress"):
+                for job in page["TransformJobSummaries"]:
+                    transform = client.describe_transform_job(
+                        TransformJobName=job["TransformJobName"]
+                    )
+                    transform_resources = transform["TransformResources"]
+                    add(transform_resources["InstanceType"], transform_resources["InstanceCount"])
+        else:
+            for status in _ENDPOINT_HOLDING_STATUSES:
+                for page in _pages(client, "list_endpoints", StatusEquals=status):
+                    for endpoint in page["Endpoints"]:
+                        self._count_endpoint(endpoint["EndpointName"], add)
+        return counts
+
+    def _count_endpoint(self, name: str, add: Any) -> None:
+        described = self._client.describe_endpoint(EndpointName=name)
+        config = self._client.describe_endpoint_config(
+            EndpointConfigName=described["EndpointConfigName"]
+        )
+        types = {
+            variant["VariantName"]: variant.get("InstanceType")
+            for variant in config["ProductionVariants"]
+        }
+        for variant in described.get("ProductionVariants", []):
+            instance_type = variant.get("CurrentInstanceType") or types.get(variant["VariantName"])
+            add(instance_type, variant.get("CurrentInstanceCount", 0))
+
+
+def check(
+    needs: Iterable[Need],
+    *,
+    quotas_client: ServiceQuotasClient,
+    sagemaker_client: SageMakerClient,
+) -> list[QuotaCheck]:
+    """Each need against its quota and current use (no decision, no request)."""
+    catalog = QuotaCatalog(quotas_client)
+    usage = UsageCounter(sagemaker_client)
+    return [_check_one(need, catalog, usage) for need in _merge(needs)]
+
+
+def _merge(needs: Iterable[Need]) -> list[Need]:
+    """Needs of the same quota held at the same time add up (e.g. two processing steps)."""
+    merged: dict[tuple[str, str], Need] = {}
+    for need in needs:
+        key = (need.usage, need.instance_type)
+        if key in merged:
+            previous = merged[key]
+            purpose = ", ".join(p for p in (previous.purpose, need.purpose) if p)
+            merged[key] = replace(
+                previous,
+                count=max(previous.count, need.count),
+                purpose=purpose,
+                fallback_allowed=previous.fallback_allowed and need.fallback_allowed,
+            )
+        else:
+            merged[key] = need
+    return list(merged.values())
+
+
+def _check_one(need: Need, catalog: QuotaCatalog, usage: UsageCounter) -> QuotaCheck:
+    quota = catalog.find(need.quota_name)
+    return QuotaCheck(need=need, quota=quota, in_use=usage.in_use(need.usage, need.instance_type))
+
+
+def preflight(
+    needs: Sequence[Need],
+    *,
+    quotas_client: ServiceQuotasClient,
+    sagemaker_client: SageMakerClient,
+    fallback_instance_type: str | None = None,
+    request_increase: bool = False,
+) -> Decision:
+    """Decide whether a run can start: proceed, switch short needs to the fallback, or stop.
+
+    A short need whose work can switch (``fallback_allowed``) moves to
+    ``fallback_instance_type`` when that type's quota covers it. Otherwise the run stops; with
+    ``request_increase`` one increase request is filed per short quota, to what is needed
+    (never when a request for that quota is still pending: that one is reported instead).
+    """
+    catalog = QuotaCatalog(quotas_client)
+    usage = UsageCounter(sagemaker_client)
+    checks: list[QuotaCheck] = []
+    instance_types: dict[str, str] = {}
+    fallbacks: list[str] = []
+    short: list[QuotaCheck] = []
+    for need in _merge(needs):
+        result = _check_one(need, catalog, usage)
+        chosen = result
+        if (
+            not result.sufficient
+            and need.fallback_allowed
+            and fallback_instance_type
+            and fallback_instance_type != need.instance_type
+        ):
+            alternative = _check_one(
+                replace(need, instance_type=fallback_instance_type), catalog, usage
+            )
+            if alternative.sufficient:
+                checks.append(result)
+                chosen = alternative
+                fallbacks.append(
+                    f"{need.usage} on {fallback_instance_type} instead of {need.instance_type}"
+                )
+        if not chosen.sufficient:
+            pending = catalog.pending_request(chosen.quota)
+            filed = None
+            if pending is None and request_increase and chosen.quota.adjustable:
+                desired = float(math.ceil(chosen.in_use + need.count))
+                filed = catalog.request_increase(chosen.quota, desired)
+            chosen = replace(chosen, pending_request_id=pending, filed_request_id=filed)
+            short.append(chosen)
+        checks.append(chosen)
+        instance_types.setdefault(need.usage, chosen.need.instance_type)
+
+    if short:
+        verdict: Verdict = "stop"
+        message = "Stopped before starting: " + "; ".join(_short_message(c) for c in short)
+    elif fallbacks:
+        verdict = "fallback"
+        message = "Proceeding with fallback: " + "; ".join(fallbacks)
+    else:
+        verdict = "proceed"
+        message = f"Proceeding: {len(checks)} quotas cover this run"
+    return Decision(
+        verdict=verdict, checks=tuple(checks), instance_types=instance_types, message=message
+    )
+
+
+def _short_message(check: QuotaCheck) -> str:
+    text = (
+        f"quota '{check.quota.name}' is {_number(check.quota.value)}"
+        f"{'' if check.quota.applied else ' (AWS default)'}, {check.in_use} in use, "
+        f"{check.need.count} needed"
+    )
+    if check.pending_request_id:
+        text += f"; increase request {check.pending_request_id} is pending"
+    elif check.filed_request_id:
+        text += f"; filed increase request {check.filed_request_id}"
+    else:
+        text += "; request an increase in Service Quotas"
+    return text
+
+
+def _number(value: float) -> str:
+    return str(int(value)) if value == int(value) else str(value)
+
+
+TABLE_HEADER = ("quota", "needed", "applied", "in use", "verdict")
+
+
+def table_rows(checks: Iterable[QuotaCheck]) -> list[tuple[str, str, str, str, str]]:
+    rows = []
+    for c in checks:
+        applied = _number(c.quota.value) + ("" if c.quota.applied else " (default)")
+        verdict = c.verdict
+        if c.pending_request_id:
+            verdict += f" (request {c.pending_request_id} pending)"
+        elif c.filed_request_id:
+            verdict += f" (filed request {c.filed_request_id})"
+        rows.append((c.quota.name, str(c.need.count), applied, str(c.in_use), verdict))
+    return rows
+
+
+def format_table(checks: Iterable[QuotaCheck]) -> str:
+    """Plain-text table: quota, needed, applied, in use, verdict."""
+    rows = [TABLE_HEADER, *table_rows(checks)]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(TABLE_HEADER))]
+    return "\n".join(
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        for row in rows
+    )
+
+
+# The training pipeline's preflight: what one run and its later blue/green deployment hold.
+PREFLIGHT_FIELDS = (
+    "processing_instance_type",
+    "transform_instance_type",
+    "automl_processing_instance_type",
+    "automl_training_instance_type",
+    "endpoint_instance_type",
+)
+
+
+@dataclass(frozen=True)
+class PreflightRequest:
+    """What the pipeline's preflight step (and ``pipeline start``) checks.
+
+    Our processing steps (test preparation and Clarify) may overlap: 2 processing instances.
+    Autopilot's own jobs run on instance types it picks (not settable in ensembling mode), so
+    they cannot fall back. Blue/green holds the old and the new fleet during the switch:
+    2 x the endpoint instance count.
+    """
+
+    processing_instance_type: str
+    transform_instance_type: str
+    automl_processing_instance_type: str
+    automl_training_instance_type: str
+    endpoint_instance_type: str
+    automl_training_instances: int = 1
+    endpoint_instance_count: int = 1
+
+    @classmethod
+    def from_event(cls, event: Mapping[str, Any]) -> PreflightRequest:
+        """Parse the Lambda step's inputs; InputError names the first wrong field."""
+        if not isinstance(event, Mapping):
+            raise InputError(f"event must be an object, got {type(event).__name__}")
+        values: dict[str, Any] = {}
+        for name in PREFLIGHT_FIELDS:
+            value = event.get(name)
+            if not isinstance(value, str) or not value.startswith("ml."):
+                raise InputError(f"{name} must be an instance type like ml.m5.large, got {value!r}")
+            values[name] = value
+        for name in ("automl_training_instances", "endpoint_instance_count"):
+            raw = event.get(name, 1)
+            try:
+                number = int(raw)
+            except (TypeError, ValueError):
+                raise InputError(f"{name} must be a whole number, got {raw!r}") from None
+            if number < 1:
+                raise InputError(f"{name} must be >= 1, got {number}")
+            values[name] = number
+        return cls(**values)
+
+    def needs(self) -> list[Need]:
+        return [
+            Need("processing job", self.processing_instance_type, 2, "test preparation, Clarify"),
+            Need(
+                "processing job",
+                self.automl_processing_instance_type,
+                1,
+                "Autopilot data processing",
+                fallback_allowed=False,
+            ),
+            Need(
+                "training job",
+                self.automl_training_instance_type,
+                self.automl_training_instances,
+                "Autopilot candidates",
+                fallback_allowed=False,
+            ),
+            Need("transform job", self.transform_instance_type, 1, "test-split scoring"),
+            Need(
+                "endpoint",
+                self.endpoint_instance_type,
+                2 * self.endpoint_instance_count,
+                "blue/green deployment",
+                fallback_allowed=False,
+            ),
+        ]
+
+
+def preflight_output(decision: Decision, request: PreflightRequest) -> dict[str, Any]:
+    """The Lambda step's outputs (flat strings and a boolean, as pipelines require)."""
+    return {
+        "proceed": decision.proceed,
+        "verdict": decision.verdict,
+        "message": decision.message,
+        "processing_instance_type": decision.instance_types.get(
+            "processing job", request.processing_instance_type
+        ),
+        "transform_instance_type": decision.instance_types.get(
+            "transform job", request.transform_instance_type
+        ),
+    }

@@ -1,0 +1,373 @@
+"""Complete removal of a SageMaker Studio domain's run-time leftovers, one idempotent pass.
+
+CloudFormation cannot delete a domain while it has apps or spaces, and deleting the domain
+leaves its home EFS file system (with mount targets) and the security groups SageMaker created
+for it, which then block deleting the VPC. Two steps, in this order:
+
+1. :func:`delete_apps_and_spaces` (while the domain exists): every app of the domain, space apps
+   included, then, once no app is left, every space.
+2. :func:`delete_domain_storage` (after the domain is gone): the home EFS file system (mount
+   targets first) and the security groups tagged ``ManagedByAmazonSageMakerResource`` with the
+   domain's ARN (their rules first: the NFS groups reference each other).
+
+Each call does what can be done now and returns a :class:`CleanupReport`; deletions that
+AWS finishes asynchronously are ``pending``: call again until ``report.done``. Used by the
+Studio stack's clean-up custom resource (``lambdas/studio_cleanup``, polled by the CDK provider
+framework) and reusable by teardown. Every list call paginates; "not found" counts as done;
+"in use" means try again on the next pass; only resources of the given domain are touched.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
+
+from botocore.exceptions import ClientError
+
+from mlops.errors import InputError
+
+if TYPE_CHECKING:
+    from mypy_boto3_ec2 import EC2Client
+    from mypy_boto3_efs import EFSClient
+    from mypy_boto3_sagemaker import SageMakerClient
+
+logger = logging.getLogger(__name__)
+
+# SageMaker tags the domain's home EFS and the security groups it creates with this key,
+# whose value is the domain ARN.
+SAGEMAKER_OWNER_TAG = "ManagedByAmazonSageMakerResource"
+_DOMAIN_ID = re.compile(r"d-[a-z0-9]{1,32}")
+_DOMAIN_ID_AT_END = re.compile(r"(?:^|/)(d-[a-z0-9]{1,32})$")
+_NOT_FOUND = {
+    "ResourceNotFound",
+    "FileSystemNotFound",
+    "MountTargetNotFound",
+    "InvalidGroup.NotFound",
+    "InvalidPermission.NotFound",
+}
+_IN_USE = {"ResourceInUse", "FileSystemInUse", "DependencyViolation", "IncorrectMountTargetState"}
+
+
+@dataclass
+class CleanupReport:
+    """What one pass did. ``deleted``: deletions requested (or finished) in this pass;
+    ``pending``: still going away, or busy: call again; ``skipped``: left alone, and why."""
+
+    domain_id: str
+    deleted: list[str] = field(default_factory=list)
+    pending: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+
+    @property
+    def done(self) -> bool:
+        return not self.pending
+
+    def summary(self) -> str:
+        return (
+            f"domain {self.domain_id}: deleted {len(self.deleted)}, pending {len(self.pending)}, "
+            f"skipped {len(self.skipped)}"
+            + (f"; pending: {', '.join(self.pending)}" if self.pending else "")
+        )
+
+
+def validate_domain_id(value: object) -> str:
+    """The domain id (``d-...``) itself, or :class:`InputError` naming what was given."""
+    if not isinstance(value, str) or not _DOMAIN_ID.fullmatch(value):
+        raise InputError(f"domain id must look like d-xxxxxxxxxxxx, got {value!r}")
+    return value
+
+
+def domain_id_from(value: str) -> str | None:
+    """The domain id in a domain id or ARN (``arn:...:domain/d-...``), else None."""
+    match = _DOMAIN_ID_AT_END.search(value)
+    return match.group(1) if match else None
+
+
+def _error_code(error: ClientError) -> str:
+    return str(error.response.get("Error", {}).get("Code", ""))
+
+
+# Step 1: apps, then spaces -----------------------------------------------------------------
+
+
+def _apps(sagemaker: SageMakerClient, domain_id: str) -> Iterator[dict[str, Any]]:
+    kwargs: dict[str, Any] = {"DomainIdEquals": domain_id}
+    while True:
+        page = sagemaker.list_apps(**kwargs)
+        for app in page.get("Apps", []):
+            if app.get("DomainId") == domain_id:  # never another domain's app
+                yield dict(app)
+        if not page.get("NextToken"):
+            return
+        kwargs["NextToken"] = page["NextToken"]
+
+
+def _spaces(sagemaker: SageMakerClient, domain_id: str) -> Iterator[dict[str, Any]]:
+    kwargs: dict[str, Any] = {"DomainIdEquals": domain_id}
+    while True:
+        page = sagemaker.list_spaces(**kwargs)
+        for space in page.get("Spaces", []):
+            if space.get("DomainId") == domain_id:
+                yield dict(space)
+        if not page.get("NextToken"):
+            return
+        kwargs["NextToken"] = page["NextToken"]
+
+
+def delete_apps(sagemaker: SageMakerClient, domain_id: str, report: CleanupReport) -> None:
+    """Request deletion of every app of the domain that is not already deleted."""
+    for app in list(_apps(sagemaker, domain_id)):  # list every page first, then delete
+        owner = (
+            {"SpaceName": app["SpaceName"]}
+            if app.get("SpaceName")
+            else {"UserProfileName": app["UserProfileName"]}
+        )
+        label = f"app {next(iter(owner.values()))}/{app['AppType']}/{app['AppName']}"
+        status = app.get("Status")
+        if status == "Deleted":
+            continue
+        if status == "Deleting":
+            report.pending.append(f"{label} (Deleting)")
+            continue
+        try:
+            sagemaker.delete_app(
+                DomainId=domain_id,
+                AppType=app["AppType"],
+                AppName=app["AppName"],
+                **owner,
+            )
+        except ClientError as error:
+            code = _error_code(error)
+            if code in _NOT_FOUND:
+                continue
+            if code in _IN_USE:
+                report.pending.append(f"{label} ({status}, busy: {code})")
+                continue
+            raise
+        logger.info("deleting %s of domain %s (was %s)", label, domain_id, status)
+        report.deleted.append(label)
+        report.pending.append(f"{label} (Deleting)")
+
+
+def delete_spaces(sagemaker: SageMakerClient, domain_id: str, report: CleanupReport) -> None:
+    """Request deletion of every space of the domain (its apps must be gone)."""
+    for space in list(_spaces(sagemaker, domain_id)):
+        label = f"space {space['SpaceName']}"
+        if space.get("Status") == "Deleting":
+            report.pending.append(f"{label} (Deleting)")
+            continue
+        try:
+            sagemaker.delete_space(DomainId=domain_id, SpaceName=space["SpaceName"])
+        except ClientError as error:
+            code = _error_code(error)
+            if code in _NOT_FOUND:
+                continue
+            if code in _IN_USE:
+                report.pending.append(f"{label} (busy: {code})")
+                continue
+            raise
+        logger.info("deleting %s of domain %s", label, domain_id)
+        report.deleted.append(label)
+        report.pending.append(f"{label} (Deleting)")
+
+
+def delete_apps_and_spaces(sagemaker: SageMakerClient, domain_id: str) -> CleanupReport:
+    """One pass of step 1: apps first; spaces only once no app of the domain remains."""
+    report = CleanupReport(domain_id=validate_domain_id(domain_id))
+    delete_apps(sagemaker, domain_id, report)
+    if report.done:
+        delete_spaces(sagemaker, domain_id, report)
+    else:
+        report.skipped.append("spaces: waiting for the apps to be deleted")
+    logger.info(report.summary())
+    return report
+
+
+# Step 2: home EFS and SageMaker's security groups, after the domain ----------------------
+
+
+def _owned_by(tags: list[Any], domain_id: str) -> bool:
+    """Tagged ``ManagedByAmazonSageMakerResource`` = ``arn:...:domain/<domain_id>``."""
+    return any(
+        tag.get("Key") == SAGEMAKER_OWNER_TAG
+        and str(tag.get("Value", "")).startswith("arn:")
+        and domain_id_from(str(tag.get("Value", ""))) == domain_id
+        for tag in tags
+    )
+
+
+def _domain_file_systems(efs: EFSClient, domain_id: str) -> Iterator[dict[str, Any]]:
+    kwargs: dict[str, Any] = {}
+    while True:
+        page = efs.describe_file_systems(**kwargs)
+        for file_system in page.get("FileSystems", []):
+            if _owned_by(list(file_system.get("Tags", [])), domain_id):
+                yield dict(file_system)
+        if not page.get("NextMarker"):
+            return
+        kwargs["Marker"] = page["NextMarker"]
+
+
+def _mount_targets(efs: EFSClient, file_system_id: str) -> Iterator[dict[str, Any]]:
+    kwargs: dict[str, Any] = {"FileSystemId": file_system_id}
+    while True:
+        try:
+            page = efs.describe_mount_targets(**kwargs)
+        except ClientError as error:
+            if _error_code(error) in _NOT_FOUND:
+                return
+            raise
+        yield from (dict(target) for target in page.get("MountTargets", []))
+        if not page.get("NextMarker"):
+            return
+        kwargs["Marker"] = page["NextMarker"]
+
+
+def _domain_security_groups(ec2: EC2Client, domain_id: str) -> Iterator[dict[str, Any]]:
+    kwargs: dict[str, Any] = {"Filters": [{"Name": "tag-key", "Values": [SAGEMAKER_OWNER_TAG]}]}
+    while True:
+        page = ec2.describe_security_groups(**kwargs)
+        for group in page.get("SecurityGroups", []):
+            if _owned_by(list(group.get("Tags", [])), domain_id):
+                yield dict(group)
+        if not page.get("NextToken"):
+            return
+        kwargs["NextToken"] = page["NextToken"]
+
+
+def delete_file_systems(efs: EFSClient, domain_id: str, report: CleanupReport) -> None:
+    """Mount targets first; a file system once it has none."""
+    for file_system in list(_domain_file_systems(efs, domain_id)):
+        fs_id = file_system["FileSystemId"]
+        if file_system.get("LifeCycleState") in ("deleting", "deleted"):
+            report.pending.append(f"efs {fs_id} ({file_system['LifeCycleState']})")
+            continue
+        targets_left = False
+        for target in list(_mount_targets(efs, fs_id)):
+            label = f"mount target {target['MountTargetId']} of efs {fs_id}"
+            state = target.get("LifeCycleState")
+            if state == "deleted":
+                continue
+            targets_left = True
+            if state == "deleting":
+                report.pending.append(f"{label} (deleting)")
+                continue
+            try:
+                efs.delete_mount_target(MountTargetId=target["MountTargetId"])
+            except ClientError as error:
+                code = _error_code(error)
+                if code in _NOT_FOUND:
+                    continue
+                if code in _IN_USE:
+                    report.pending.append(f"{label} (busy: {code})")
+                    continue
+                raise
+            logger.info("deleting %s (domain %s)", label, domain_id)
+            report.deleted.append(label)
+            report.pending.append(f"{label} (deleting)")
+        if targets_left:
+            report.pending.append(f"efs {fs_id} (waiting for its mount targets)")
+            continue
+        try:
+            efs.delete_file_system(FileSystemId=fs_id)
+        except ClientError as error:
+            code = _error_code(error)
+            if code in _NOT_FOUND:
+                continue
+            if code in _IN_USE:
+                report.pending.append(f"efs {fs_id} (busy: {code})")
+                continue
+            raise
+        logger.info("deleted efs %s (home of domain %s)", fs_id, domain_id)
+        report.deleted.append(f"efs {fs_id}")
+
+
+def delete_security_groups(ec2: EC2Client, domain_id: str, report: CleanupReport) -> None:
+    """Revoke each group's rules (the NFS pair reference each other), then delete it."""
+    groups = list(_domain_security_groups(ec2, domain_id))
+    for group in groups:
+        group_id = group["GroupId"]
+        for permissions, revoke in (
+            (group.get("IpPermissions"), ec2.revoke_security_group_ingress),
+            (group.get("IpPermissionsEgress"), ec2.revoke_security_group_egress),
+        ):
+            if not permissions:
+                continue
+            try:
+                revoke(GroupId=group_id, IpPermissions=permissions)
+            except ClientError as error:
+                if _error_code(error) not in _NOT_FOUND:
+                    raise
+    for group in groups:
+        group_id = group["GroupId"]
+        label = f"security group {group_id} ({group.get('GroupName', '')})"
+        try:
+            ec2.delete_security_group(GroupId=group_id)
+        except ClientError as error:
+            code = _error_code(error)
+            if code in _NOT_FOUND:
+                continue
+            if code in _IN_USE:  # network interfaces still attached: they go with the EFS
+                report.pending.append(f"{label} (busy: {code})")
+                continue
+            raise
+        logger.info("deleted %s (domain %s)", label, domain_id)
+        report.deleted.append(label)
+
+
+def delete_domain_storage(
+    domain_id: str, *, sagemaker: SageMakerClient, efs: EFSClient, ec2: EC2Client
+) -> CleanupReport:
+    """One pass of step 2. Refuses while the domain exists: its storage is in use.
+
+    A domain that is still ``Deleting`` makes the pass pending; any other existing domain is
+    left alone (``skipped``), so a misdirected call can never break a live domain.
+    """
+    report = CleanupReport(domain_id=validate_domain_id(domain_id))
+    try:
+        status = sagemaker.describe_domain(DomainId=domain_id).get("Status", "")
+    except ClientError as error:
+        if _error_code(error) not in (*_NOT_FOUND, "ValidationException"):
+            raise
+    else:
+        if status in ("Deleting", "Pending"):
+            report.pending.append(f"domain {domain_id} ({status})")
+        else:
+            report.skipped.append(f"domain {domain_id} still exists ({status}): storage in use")
+        logger.info(report.summary())
+        return report
+    delete_file_systems(efs, domain_id, report)
+    if report.done:
+        delete_security_groups(ec2, domain_id, report)
+    else:
+        report.skipped.append("security groups: waiting for the file system")
+    logger.info(report.summary())
+    return report
+
+
+class StackResourceReader(Protocol):
+    """The one CloudFormation call used here (a boto3 ``cloudformation`` client)."""
+
+    def describe_stack_resource(
+        self, *, StackName: str, LogicalResourceId: str
+    ) -> Mapping[str, Any]: ...
+
+
+def domain_id_of_stack_resource(
+    cloudformation: StackResourceReader, *, stack_id: str, logical_id: str
+) -> str | None:
+    """The domain id of the stack's ``AWS::SageMaker::Domain`` (also once it is deleted, while
+    the stack still is being deleted), or None when it was never created."""
+    try:
+        detail = cloudformation.describe_stack_resource(
+            StackName=stack_id, LogicalResourceId=logical_id
+        )["StackResourceDetail"]
+    except ClientError as error:
+        if _error_code(error) == "ValidationError":  # no such resource in the stack
+            return None
+        raise
+    physical_id = detail.get("PhysicalResourceId")
+    return domain_id_from(physical_id) if physical_id else None

@@ -1,0 +1,89 @@
+"""The Deployment stack's delete hook: a Lambda-backed CloudFormation custom resource.
+
+On ``Delete`` it removes every endpoint, endpoint config and model of the environment (the
+deploy Lambda creates them at run time, so CloudFormation does not know them); ``Create`` and
+``Update`` do nothing. The response always reaches CloudFormation (even on a crash), so a
+stack operation never hangs for an hour; a failed clean-up answers FAILED, which stops the
+stack deletion instead of silently leaving endpoints that bill.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import urllib.request
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from mlops.errors import InputError
+from mlops.teardown import Clients, Report, delete_endpoints
+
+LOG = logging.getLogger(__name__)
+REQUIRED_KEYS = ("RequestType", "ResponseURL", "StackId", "RequestId", "LogicalResourceId")
+REQUEST_TYPES = ("Create", "Update", "Delete")
+
+Send = Callable[[str, bytes], None]
+
+
+def parse_event(event: object) -> Mapping[str, Any]:
+    if not isinstance(event, Mapping):
+        raise InputError(f"custom resource event must be an object, got {type(event).__name__}")
+    missing = [key for key in REQUIRED_KEYS if not isinstance(event.get(key), str)]
+    if missing:
+        raise InputError(f"custom resource event lacks {', '.join(missing)}")
+    if event["RequestType"] not in REQUEST_TYPES:
+        raise InputError(
+            f"RequestType must be one of {', '.join(REQUEST_TYPES)}, got {event['RequestType']!r}"
+        )
+    return event
+
+
+def handle(
+    event: Mapping[str, Any],
+    *,
+    environment: str,
+    clients: Callable[[], Clients],
+    log_stream: str,
+    send: Send | None = None,
+) -> Report | None:
+    """Run the request and answer CloudFormation; returns the clean-up report on Delete."""
+    physical_id = event.get("PhysicalResourceId") or f"endpoint-cleanup-{environment}"
+    status, reason, report = "SUCCESS", "nothing to do", None
+    try:
+        if not environment:
+            raise InputError("environment variable MLOPS_ENVIRONMENT is not set")
+        if event["RequestType"] == "Delete":
+            report = delete_endpoints(clients(), environment)
+            reason = report.summary()
+            LOG.info("endpoint clean-up report: %s", json.dumps(report.as_dict(), default=str))
+            if not report.ok:
+                status = "FAILED"
+                failed = "; ".join(
+                    f"{o.action.resource.name}: {o.detail}" for o in report.outcomes if o.detail
+                )
+                reason = f"{reason}: {failed}"
+    except Exception as error:
+        LOG.exception("endpoint clean-up failed")
+        status, reason = "FAILED", f"{type(error).__name__}: {error}"
+    body = {
+        "Status": status,
+        # CloudFormation shows at most 4 KB of reason; the log stream has the full report.
+        "Reason": f"{reason[:3000]} (log stream {log_stream})",
+        "PhysicalResourceId": physical_id,
+        "StackId": event["StackId"],
+        "RequestId": event["RequestId"],
+        "LogicalResourceId": event["LogicalResourceId"],
+        "NoEcho": False,
+        "Data": {},
+    }
+    (send or _put)(str(event["ResponseURL"]), json.dumps(body).encode())
+    return report
+
+
+def _put(url: str, body: bytes) -> None:
+    """PUT the response to CloudFormation's pre-signed S3 URL (HTTPS only)."""
+    if not url.startswith("https://"):
+        raise InputError(f"ResponseURL must be https, got {url[:40]!r}")
+    request = urllib.request.Request(url, data=body, method="PUT", headers={"Content-Type": ""})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        response.read()

@@ -1,0 +1,92 @@
+"""On stack delete, remove the endpoints, endpoint configs and models the deploy Lambda
+created at run time (CloudFormation does not know them, so ``cdk destroy`` alone would leave
+endpoints billing).
+
+A Lambda-backed custom resource (no Provider framework: one call does the work, since
+SageMaker deletes asynchronously, and the handler always answers CloudFormation itself).
+``delete_after`` lists constructs (e.g. the deploy pipeline) that must be gone before the
+clean-up runs, so nothing creates a new endpoint behind it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import aws_cdk as cdk
+from constructs import Construct, IConstruct
+
+from stacks.config import EnvironmentConfig
+from stacks.constructs.python_function import PythonFunction
+from stacks.constructs.teardown_permissions import act_on_tagged, read_by_tag
+from stacks.data_stack import DataResources
+from stacks.nag import acknowledge, arn_in_finding
+
+
+class EndpointCleanup(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: EnvironmentConfig,
+        data: DataResources,
+        delete_after: Sequence[IConstruct] = (),
+    ) -> None:
+        super().__init__(scope, construct_id)
+        stack = cdk.Stack.of(self)
+        self.function = PythonFunction(
+            self,
+            "Handler",
+            handler_dir="endpoint_cleanup",
+            description=f"On stack delete: remove {config.name}'s endpoints, configs and models",
+            environment={"MLOPS_ENVIRONMENT": config.name},
+            log_key=data.key,
+            log_retention_days=config.log_retention_days,
+            timeout=cdk.Duration.minutes(10),
+            no_dead_letter_queue_reason=(
+                "Invoked only by CloudFormation for this custom resource; the handler always "
+                "answers CloudFormation (FAILED with the reason), which shows it in stack events."
+            ),
+        )
+        role = self.function.role
+        role.add_to_policy(
+            read_by_tag(
+                ["sagemaker:ListEndpoints", "sagemaker:ListEndpointConfigs", "sagemaker:ListModels"]
+            )
+        )
+        role.add_to_policy(
+            act_on_tagged(
+                stack,
+                config.name,
+                [
+                    "sagemaker:DeleteEndpoint",
+                    "sagemaker:DeleteEndpointConfig",
+                    "sagemaker:DeleteModel",
+                ],
+                ["endpoint/*", "endpoint-config/*", "model/*"],
+            )
+        )
+        acknowledge(
+            role,
+            "AwsSolutions-IAM5[Resource::*]",
+            "tag:GetResources and SageMaker List* have no resource-level permissions; "
+            "deletions are limited to resources tagged with this environment.",
+        )
+        for resource in ("endpoint/*", "endpoint-config/*", "model/*"):
+            acknowledge(
+                role,
+                f"AwsSolutions-IAM5[Resource::{arn_in_finding(stack, 'sagemaker', resource)}]",
+                "Endpoints, configs and models are created at run time with generated names; "
+                "the statement only applies to those tagged with this environment.",
+            )
+        self.resource = cdk.CustomResource(
+            self,
+            "Resource",
+            service_token=self.function.function.function_arn,
+            resource_type="Custom::EndpointCleanup",
+            properties={"Environment": config.name},
+        )
+        # Deleted before its function, role and policy: they must still exist when it runs.
+        self.resource.node.add_dependency(self.function)
+        for construct in delete_after:
+            construct.node.add_dependency(self.resource)

@@ -1,0 +1,527 @@
+"""The training pipeline: SageMaker Pipeline, its role, preflight Lambda, code assets, alerts.
+
+The definition comes from :mod:`stacks.constructs.pipeline_definition` (SageMaker SDK, offline);
+its placeholders become ``Fn::Sub`` variables here. Image URIs are per region: a CfnMapping
+generated from the SDK's offline image tables keeps the stack environment-agnostic.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tempfile
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import aws_cdk as cdk
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_s3_assets as s3_assets
+from aws_cdk import aws_sagemaker as sagemaker
+from constructs import Construct
+
+from mlops.constants import TAG_ENVIRONMENT, resource_prefix
+from stacks.config import ConfigError, EnvironmentConfig
+from stacks.constructs.mlops_package import MLOPS_DIR, mlops_bundling
+from stacks.constructs.network import NetworkResources
+from stacks.constructs.pipeline_definition import (
+    ROLE_PLACEHOLDER,
+    PipelineSettings,
+    build_definition,
+    clarify_analysis_config,
+    placeholder,
+)
+from stacks.constructs.python_function import PythonFunction
+from stacks.data_stack import DataResources
+from stacks.nag import acknowledge, arn_in_finding
+
+SKLEARN_VERSION = "1.4-2"  # Python 3.10, numpy 2.1, pyarrow 17: what mlops.data needs
+PIPELINE_STATUS_EVENT = "SageMaker Model Building Pipeline Execution Status Change"
+ALERT_STATUSES = ("Failed", "Stopped", "Succeeded")
+PIPELINES_PREFIX = "pipelines/"  # run outputs: pipelines/<env>/<execution id>/...
+
+
+def pipeline_name(environment: str) -> str:
+    return f"{resource_prefix(environment)}-training"
+
+
+def image_mapping() -> dict[str, dict[str, str]]:
+    """Region -> {Sklearn, Clarify} image URI, from the SDK's offline tables (no AWS call)."""
+    from sagemaker import image_uris as _image_uris
+
+    image_uris: Any = _image_uris  # untyped in the SDK
+    mapping: dict[str, dict[str, str]] = {}
+    for region in image_uris.config_for_framework("sklearn")["training"]["versions"][
+        SKLEARN_VERSION
+    ]["registries"]:
+        try:
+            sklearn = image_uris.retrieve(
+                "sklearn", region=region, version=SKLEARN_VERSION, image_scope="training"
+            )
+            clarify = image_uris.retrieve("clarify", region=region)
+        except ValueError:
+            continue  # not offered in that region
+        mapping[region] = {"Sklearn": sklearn, "Clarify": clarify}
+    return dict(sorted(mapping.items()))
+
+
+@dataclass(frozen=True)
+class TrainingResources:
+    pipeline_name: str
+    role: iam.IRole
+
+
+class TrainingPipeline(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: EnvironmentConfig,
+        data: DataResources,
+        network: NetworkResources | None,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        stack = cdk.Stack.of(self)
+        training = config.training
+        if training.auto_approve_f1_threshold is not None and not config.ephemeral:
+            raise ConfigError(
+                f"environments.{config.name}.training.auto_approve_f1_threshold",
+                training.auto_approve_f1_threshold,
+                "auto-approval is allowed only in ephemeral (non-prod) environments",
+            )
+        groups = config.registry.model_package_groups
+        if not groups:
+            raise ConfigError(
+                f"environments.{config.name}.registry.model_package_groups",
+                [],
+                "the training pipeline registers into the first group: configure one",
+            )
+        group = groups[0].name
+        name = pipeline_name(config.name)
+        prefix = resource_prefix(config.name)
+
+        # Code of the processing steps: the same mlops package the CLI and Lambdas use.
+        self.code = s3_assets.Asset(
+            self,
+            "MlopsCode",
+            path=str(MLOPS_DIR),
+            asset_hash_type=cdk.AssetHashType.OUTPUT,
+            bundling=mlops_bundling(),
+        )
+        config_hash = hashlib.sha256(
+            json.dumps(asdict(training), sort_keys=True, default=str).encode()
+        ).hexdigest()[:16]
+        settings = PipelineSettings(
+            environment=config.name,
+            name_prefix=prefix,
+            model_package_group=group,
+            target_column=training.target_column,
+            objective_metric=training.objective_metric,
+            split_method=training.split_method,
+            split_ratios=training.split_ratios,
+            split_seed=training.split_seed,
+            drop_columns=",".join(training.drop_columns),
+            positive_label=training.positive_label,
+            bias_facet=training.bias_facet,
+            max_candidates=training.max_candidates,
+            max_runtime_per_training_job_seconds=training.max_runtime_per_training_job_seconds,
+            max_automl_runtime_seconds=training.max_automl_runtime_seconds,
+            processing_instance_type=training.processing_instance_type,
+            transform_instance_type=training.transform_instance_type,
+            automl_processing_instance_type=training.automl_processing_instance_type,
+            automl_training_instance_type=training.automl_training_instance_type,
+            automl_training_instances=training.automl_training_instances,
+            endpoint_instance_type=config.deployment.instance_type,
+            endpoint_instance_count=config.deployment.instance_count,
+            auto_approve_f1_threshold=training.auto_approve_f1_threshold,
+            config_hash=config_hash,
+            code_version=self.code.asset_hash,
+            code_zip_name=f"{self.code.asset_hash}.zip",
+            subnet_count=len(network.subnets) if network else 0,
+            security_group_count=1 if network else 0,
+        )
+        clarify_dir = Path(tempfile.mkdtemp(prefix="clarify-config-"))
+        (clarify_dir / "analysis_config.json").write_text(
+            json.dumps(clarify_analysis_config(settings), sort_keys=True, indent=1)
+        )
+        self.clarify_config = s3_assets.Asset(
+            self, "ClarifyConfig", path=str(clarify_dir / "analysis_config.json")
+        )
+
+        images = cdk.CfnMapping(self, "Images", mapping=image_mapping())
+
+        self.role = iam.Role(
+            self,
+            "ExecutionRole",
+            assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"),
+            description=f"Runs the {config.name} training pipeline and the jobs it starts",
+        )
+
+        self.preflight = PythonFunction(
+            self,
+            "QuotaPreflight",
+            handler_dir="quota_preflight",
+            description="Training pipeline step: Service Quotas preflight",
+            environment={
+                "FALLBACK_INSTANCE_TYPE": training.fallback_instance_type or "",
+                "REQUEST_QUOTA_INCREASE": "true" if training.request_quota_increase else "false",
+            },
+            log_key=data.key,
+            log_retention_days=config.log_retention_days,
+            timeout=cdk.Duration.minutes(5),
+            no_dead_letter_queue_reason=(
+                "Invoked synchronously by the SageMaker pipeline's Lambda step, which records "
+                "the failure in the execution."
+            ),
+        )
+        self._grant_preflight(stack)
+
+        definition = build_definition(settings)
+        variables: dict[str, str] = {
+            "PipelineRoleArn": self.role.role_arn,
+            "KeyArn": data.key.key_arn,
+            "ArtifactsBucket": data.artifacts_bucket.bucket_name,
+            "DataBucket": data.data_bucket.bucket_name,
+            "CodeAssetBucket": self.code.s3_bucket_name,
+            "CodeAssetKey": self.code.s3_object_key,
+            "ClarifyConfigBucket": self.clarify_config.s3_bucket_name,
+            "ClarifyConfigKey": self.clarify_config.s3_object_key,
+            "SklearnImageUri": images.find_in_map(cdk.Aws.REGION, "Sklearn"),
+            "ClarifyImageUri": images.find_in_map(cdk.Aws.REGION, "Clarify"),
+            "PreflightFunctionArn": self.preflight.function.function_arn,
+        }
+        if network:
+            for index, subnet in enumerate(network.subnets):
+                variables[f"Subnet{index}"] = subnet.subnet_id
+            variables["SecurityGroup0"] = network.workload_security_group.security_group_id
+        missing = set(definition.variables) - set(variables)
+        if missing:
+            raise ValueError(f"pipeline definition placeholders without a value: {missing}")
+        body = definition.body.replace(ROLE_PLACEHOLDER, placeholder("PipelineRoleArn"))
+        for variable in definition.variables:
+            body = body.replace(placeholder(variable), "${" + variable + "}")
+        self.definition = definition
+
+        self.pipeline = sagemaker.CfnPipeline(
+            self,
+            "Pipeline",
+            pipeline_name=name,
+            pipeline_display_name=name,
+            pipeline_description=(
+                f"{config.name}: partition, quota preflight, Autopilot, test-split evaluation, "
+                "Clarify bias, registration pending approval"
+            ),
+            role_arn=self.role.role_arn,
+            pipeline_definition={
+                "PipelineDefinitionBody": cdk.Fn.sub(
+                    body, {k: v for k, v in variables.items() if k in definition.variables}
+                )
+            },
+            tags=[cdk.CfnTag(key=TAG_ENVIRONMENT, value=config.name)],
+        )
+        self.pipeline.node.add_dependency(self.role)
+        pipeline_arn = stack.format_arn(
+            service="sagemaker", resource="pipeline", resource_name=name
+        )
+        self._grant_pipeline_role(stack, data, group)
+
+        # Operability: every execution that ends, to the environment's topic.
+        self.alerts = events.Rule(
+            self,
+            "ExecutionStatusRule",
+            description=f"{name}: execution Failed, Stopped or Succeeded -> notifications",
+            event_pattern=events.EventPattern(
+                source=["aws.sagemaker"],
+                detail_type=[PIPELINE_STATUS_EVENT],
+                detail={
+                    "pipelineArn": [pipeline_arn],
+                    "currentPipelineExecutionStatus": list(ALERT_STATUSES),
+                },
+            ),
+            targets=[targets.SnsTopic(data.notifications)],
+        )
+        acknowledge(
+            self.alerts,
+            "Serverless-EventBusDLQ",
+            "Run notifications are informational; every execution's status and steps stay in "
+            "SageMaker's execution history (and `python -m mlops pipeline watch`).",
+        )
+        self.resources = TrainingResources(pipeline_name=name, role=self.role)
+
+    def _grant_preflight(self, stack: cdk.Stack) -> None:
+        role = self.preflight.role
+        arn = stack.format_arn
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="ReadQuotas",
+                actions=[
+                    "servicequotas:ListServiceQuotas",
+                    "servicequotas:ListAWSDefaultServiceQuotas",
+                    "servicequotas:ListRequestedServiceQuotaChangeHistoryByQuota",
+                    "sagemaker:ListProcessingJobs",
+                    "sagemaker:ListTrainingJobs",
+                    "sagemaker:ListTransformJobs",
+                    "sagemaker:ListEndpoints",
+                ],
+                resources=["*"],
+            )
+        )
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="RequestSageMakerQuotaIncrease",
+                actions=["servicequotas:RequestServiceQuotaIncrease"],
+                resources=[arn(service="servicequotas", resource="sagemaker", resource_name="*",
+                               arn_format=cdk.ArnFormat.SLASH_RESOURCE_NAME)],
+            )
+        )  # fmt: skip
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="DescribeWhatHoldsInstances",
+                actions=[
+                    "sagemaker:DescribeProcessingJob",
+                    "sagemaker:DescribeTrainingJob",
+                    "sagemaker:DescribeTransformJob",
+                    "sagemaker:DescribeEndpoint",
+                    "sagemaker:DescribeEndpointConfig",
+                ],
+                resources=[
+                    arn(service="sagemaker", resource=kind, resource_name="*")
+                    for kind in (
+                        "processing-job",
+                        "training-job",
+                        "transform-job",
+                        "endpoint",
+                        "endpoint-config",
+                    )
+                ],
+            )
+        )
+        acknowledge(
+            role,
+            "AwsSolutions-IAM5[Resource::*]",
+            "Service Quotas List* and SageMaker List*Jobs/ListEndpoints have no resource-level "
+            "permissions; the preflight counts every job and endpoint of the account.",
+        )
+        for finding in (
+            f"AwsSolutions-IAM5[Resource::{arn_in_finding(stack, 'servicequotas', 'sagemaker/*')}]",
+            *(
+                f"AwsSolutions-IAM5[Resource::{arn_in_finding(stack, 'sagemaker', f'{kind}/*')}]"
+                for kind in (
+                    "processing-job",
+                    "training-job",
+                    "transform-job",
+                    "endpoint",
+                    "endpoint-config",
+                )
+            ),
+        ):
+            acknowledge(
+                role,
+                finding,
+                "Current use counts all jobs and endpoints of the account (quotas are "
+                "account-wide), and a quota code is only known at run time.",
+            )
+
+    def _grant_pipeline_role(self, stack: cdk.Stack, data: DataResources, group: str) -> None:
+        role = self.role
+        arn = stack.format_arn
+        run_objects = data.artifacts_bucket.arn_for_objects(f"{PIPELINES_PREFIX}*")
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="RunArtifacts",
+                actions=["s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload"],
+                resources=[run_objects],
+            )
+        )
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="ReadInputData",
+                actions=["s3:GetObject"],
+                resources=[data.data_bucket.arn_for_objects("*")],
+            )
+        )
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="ReadCode",
+                actions=["s3:GetObject"],
+                resources=[
+                    asset.bucket.arn_for_objects(asset.s3_object_key)
+                    for asset in (self.code, self.clarify_config)
+                ],
+            )
+        )
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="ListBuckets",
+                actions=["s3:ListBucket"],
+                resources=[
+                    data.artifacts_bucket.bucket_arn,
+                    data.data_bucket.bucket_arn,
+                    self.code.bucket.bucket_arn,
+                ],
+            )
+        )
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="UseDataKey",
+                actions=["kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey"],
+                resources=[data.key.key_arn],
+            )
+        )
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="InvokePreflight",
+                actions=["lambda:InvokeFunction"],
+                resources=[self.preflight.function.function_arn],
+            )
+        )
+        job_kinds = ("processing-job", "training-job", "transform-job", "automl-job")
+        job_arns = [
+            arn(service="sagemaker", resource=kind, resource_name="*") for kind in job_kinds
+        ]
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="RunJobs",
+                actions=[
+                    "sagemaker:CreateProcessingJob",
+                    "sagemaker:DescribeProcessingJob",
+                    "sagemaker:StopProcessingJob",
+                    "sagemaker:CreateTrainingJob",
+                    "sagemaker:DescribeTrainingJob",
+                    "sagemaker:StopTrainingJob",
+                    "sagemaker:CreateTransformJob",
+                    "sagemaker:DescribeTransformJob",
+                    "sagemaker:StopTransformJob",
+                    "sagemaker:CreateAutoMLJob",
+                    "sagemaker:DescribeAutoMLJob",
+                    "sagemaker:StopAutoMLJob",
+                    "sagemaker:ListCandidatesForAutoMLJob",
+                    "sagemaker:AddTags",
+                ],
+                resources=job_arns,
+            )
+        )
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="ScoringModelAndRegistration",
+                actions=[
+                    "sagemaker:CreateModel",
+                    "sagemaker:DescribeModel",
+                    "sagemaker:CreateModelPackage",
+                    "sagemaker:DescribeModelPackage",
+                    "sagemaker:AddTags",
+                ],
+                resources=[
+                    arn(service="sagemaker", resource="model", resource_name="*"),
+                    arn(service="sagemaker", resource="model-package-group", resource_name=group),
+                    arn(service="sagemaker", resource="model-package", resource_name=f"{group}/*"),
+                ],
+            )
+        )
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="ExperimentsAndLineage",
+                actions=[
+                    "sagemaker:CreateExperiment",
+                    "sagemaker:CreateTrial",
+                    "sagemaker:CreateTrialComponent",
+                    "sagemaker:UpdateTrialComponent",
+                    "sagemaker:AssociateTrialComponent",
+                    "sagemaker:DescribeExperiment",
+                    "sagemaker:DescribeTrial",
+                    "sagemaker:DescribeTrialComponent",
+                    "sagemaker:AddTags",
+                ],
+                resources=[
+                    arn(service="sagemaker", resource=kind, resource_name="*")
+                    for kind in ("experiment", "experiment-trial", "experiment-trial-component")
+                ],
+            )
+        )
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="PassOnlyThisRoleToSageMaker",
+                actions=["iam:PassRole"],
+                resources=[role.role_arn],
+                conditions={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
+            )
+        )
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="JobLogs",
+                actions=[
+                    "logs:CreateLogGroup",
+                    "logs:CreateLogStream",
+                    "logs:PutLogEvents",
+                    "logs:DescribeLogStreams",
+                ],
+                resources=[
+                    arn(service="logs", resource="log-group", resource_name="/aws/sagemaker/*",
+                        arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME)
+                ],
+            )
+        )  # fmt: skip
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="NoResourceLevelPermissions",
+                actions=[
+                    "cloudwatch:PutMetricData",
+                    "ecr:GetAuthorizationToken",
+                    "ec2:CreateNetworkInterface",
+                    "ec2:CreateNetworkInterfacePermission",
+                    "ec2:DeleteNetworkInterface",
+                    "ec2:DeleteNetworkInterfacePermission",
+                    "ec2:DescribeNetworkInterfaces",
+                    "ec2:DescribeVpcs",
+                    "ec2:DescribeDhcpOptions",
+                    "ec2:DescribeSubnets",
+                    "ec2:DescribeSecurityGroups",
+                ],
+                resources=["*"],
+            )
+        )
+        for finding, reason in (
+            (
+                "AwsSolutions-IAM5[Resource::*]",
+                "PutMetricData, ECR GetAuthorizationToken and the ENI calls SageMaker makes for "
+                "VPC jobs have no resource-level permissions.",
+            ),
+            *(
+                (
+                    "AwsSolutions-IAM5[Resource::"
+                    f"{arn_in_finding(stack, 'sagemaker', f'{kind}/*')}]",
+                    "Pipeline steps and Autopilot generate job, model and experiment names at run "
+                    "time; scoped to this account, region and resource type.",
+                )
+                for kind in (
+                    *job_kinds,
+                    "model",
+                    "experiment",
+                    "experiment-trial",
+                    "experiment-trial-component",
+                )
+            ),
+            (
+                f"AwsSolutions-IAM5[Resource::{arn_in_finding(stack, 'sagemaker', '')}"
+                f"model-package/{group}/*]",
+                "Versions of this environment's Model Package Group get numbers at run time.",
+            ),
+            (
+                f"AwsSolutions-IAM5[Resource::{data.bucket_arn_in_finding('artifacts')}"
+                f"/{PIPELINES_PREFIX}*]",
+                "Pipeline runs read and write under pipelines/ of the artifacts bucket only.",
+            ),
+            (
+                f"AwsSolutions-IAM5[Resource::{data.bucket_arn_in_finding('data')}/*]",
+                "A run reads its input data (a parameter) from anywhere in the data bucket.",
+            ),
+            (
+                f"AwsSolutions-IAM5[Resource::{arn_in_finding(stack, 'logs', '')}"
+                "log-group:/aws/sagemaker/*]",
+                "SageMaker writes job logs to /aws/sagemaker/<job kind> log groups.",
+            ),
+        ):
+            acknowledge(role, finding, reason)

@@ -1,0 +1,171 @@
+"""A moto account with a model package group, plus stand-ins for what moto lacks.
+
+moto covers the registry, models, endpoint configs and CreateEndpoint. It lacks UpdateEndpoint
+and Service Quotas for SageMaker: ``update_endpoint`` is answered by a botocore ``before-call``
+hook (the mechanism Stubber uses; botocore has validated the request against the real service
+model before it fires) that records the request and switches moto's endpoint to the new
+config, as a successful blue/green switch would; Service Quotas is a botocore ``Stubber``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import boto3
+import pytest
+from botocore.awsrequest import AWSResponse, HTTPHeaders
+from botocore.stub import Stubber
+from moto import mock_aws
+from moto.core.models import DEFAULT_ACCOUNT_ID
+from moto.sagemaker.models import sagemaker_backends
+
+from mlops.deployment.service import Clients
+from mlops.deployment.settings import DeploySettings
+
+REGION = "us-east-1"
+GROUP = "fraud-detection"
+ENVIRONMENT = "dev"
+QUOTA_NAME = "ml.m5.large for endpoint usage"
+
+
+def settings(**overrides: Any) -> DeploySettings:
+    values: dict[str, Any] = {
+        "environment": ENVIRONMENT,
+        "groups": frozenset({GROUP}),
+        "instance_type": "ml.m5.large",
+        "instance_count": 1,
+        "traffic_shift": "canary",
+        "canary_percent": 10,
+        "bake_minutes": 5,
+        "data_capture_percent": 100,
+        "data_capture_uri": "s3://artifacts/data-capture",
+        "kms_key_arn": f"arn:aws:kms:{REGION}:{DEFAULT_ACCOUNT_ID}:key/1234",
+        "execution_role_arn": f"arn:aws:iam::{DEFAULT_ACCOUNT_ID}:role/model",
+        "keep_previous_versions": 1,
+        "topic_arn": f"arn:aws:sns:{REGION}:{DEFAULT_ACCOUNT_ID}:notifications",
+    }
+    values.update(overrides)
+    return DeploySettings(**values)
+
+
+@dataclass
+class Account:
+    """One fake AWS account: clients, the registry, the recorded endpoint updates."""
+
+    clients: Clients
+    quota_stub: Stubber
+    updates: list[dict[str, Any]] = field(default_factory=list)
+    topic_arn: str = ""
+    queue_url: str = ""
+
+    @property
+    def sagemaker(self) -> Any:
+        return self.clients.sagemaker
+
+    def register(self, group: str = GROUP) -> str:
+        """A new version of ``group``, pending approval; returns its ARN."""
+        response = self.sagemaker.create_model_package(
+            ModelPackageGroupName=group,
+            InferenceSpecification={
+                "Containers": [
+                    {
+                        "Image": "683313688378.dkr.ecr.us-east-1.amazonaws.com/xgboost:1",
+                        "ModelDataUrl": "s3://artifacts/models/model.tar.gz",
+                    }
+                ],
+                "SupportedContentTypes": ["text/csv"],
+                "SupportedResponseMIMETypes": ["text/csv"],
+            },
+            ModelApprovalStatus="PendingManualApproval",
+        )
+        return str(response["ModelPackageArn"])
+
+    def decide(self, arn: str, status: str) -> None:
+        self.sagemaker.update_model_package(
+            ModelPackageArn=arn, ModelApprovalStatus=status, ApprovalDescription="test"
+        )
+
+    def quota(self, value: float, *, times: int = 1) -> None:
+        """The next ``times`` quota look-ups find the endpoint quota at ``value``."""
+        for _ in range(times):
+            self.quota_stub.add_response(
+                "list_service_quotas",
+                {
+                    "Quotas": [
+                        {
+                            "ServiceCode": "sagemaker",
+                            "QuotaCode": "L-ENDPOINT",
+                            "QuotaName": QUOTA_NAME,
+                            "Value": value,
+                            "Adjustable": True,
+                        }
+                    ]
+                },
+                {"ServiceCode": "sagemaker"},
+            )
+
+    def endpoint(self, name: str) -> dict[str, Any]:
+        return dict(self.sagemaker.describe_endpoint(EndpointName=name))
+
+    def served_version(self, name: str) -> int:
+        """Version of the package the endpoint's current config serves."""
+        config = self.sagemaker.describe_endpoint_config(
+            EndpointConfigName=self.endpoint(name)["EndpointConfigName"]
+        )
+        model = self.sagemaker.describe_model(
+            ModelName=config["ProductionVariants"][0]["ModelName"]
+        )
+        package = self.sagemaker.describe_model_package(
+            ModelPackageName=model["PrimaryContainer"]["ModelPackageName"]
+        )
+        return int(package["ModelPackageVersion"])
+
+    def set_endpoint_status(self, name: str, status: str) -> None:
+        sagemaker_backends[DEFAULT_ACCOUNT_ID][REGION].endpoints[name].endpoint_status = status
+
+    def messages(self) -> list[dict[str, Any]]:
+        """SNS notifications, read back through an SQS subscription."""
+        sqs = self.clients.sqs
+        found = sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=10)
+        return [json.loads(m["Body"]) for m in found.get("Messages", [])]
+
+
+@pytest.fixture
+def account() -> Iterator[Account]:
+    with mock_aws():
+        session = boto3.session.Session(region_name=REGION)
+        clients = Clients(
+            sagemaker=session.client("sagemaker"),
+            service_quotas=session.client("service-quotas"),
+            sns=session.client("sns"),
+            sqs=session.client("sqs"),
+        )
+        clients.sagemaker.create_model_package_group(ModelPackageGroupName=GROUP)
+        topic_arn = clients.sns.create_topic(Name="notifications")["TopicArn"]
+        queue_url = clients.sqs.create_queue(QueueName="inbox")["QueueUrl"]
+        queue_arn = clients.sqs.get_queue_attributes(
+            QueueUrl=queue_url, AttributeNames=["QueueArn"]
+        )["Attributes"]["QueueArn"]
+        clients.sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn)
+        stub = Stubber(clients.service_quotas)
+        created = Account(
+            clients=clients, quota_stub=stub, topic_arn=topic_arn, queue_url=queue_url
+        )
+
+        def fake_update_endpoint(params: dict[str, Any], **kwargs: Any) -> Any:
+            # botocore validated the request against the service model before this event.
+            request = json.loads(params["body"])
+            created.updates.append(request)
+            backend = sagemaker_backends[DEFAULT_ACCOUNT_ID][REGION]
+            endpoint = backend.endpoints[request["EndpointName"]]
+            endpoint.endpoint_config_name = request["EndpointConfigName"]
+            return (AWSResponse("", 200, HTTPHeaders(), None), {"EndpointArn": endpoint.arn})
+
+        clients.sagemaker.meta.events.register_first(
+            "before-call.sagemaker.UpdateEndpoint", fake_update_endpoint
+        )
+        with stub:
+            yield created

@@ -1,0 +1,146 @@
+"""SQS batches: bad records are isolated, failures are reported per record, FIFO order kept."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from lambdas.deploy import handler as deploy_handler
+from mlops.deployment import names
+from mlops.deployment import settings as env
+from mlops.deployment.service import process_batch, retry_delay_seconds
+from mlops.errors import InputError
+from tests.deployment.conftest import ENVIRONMENT, GROUP, Account, settings
+from tests.deployment.events import batch, package_event, sqs_record
+
+ENDPOINT = names.endpoint_name(ENVIRONMENT, GROUP)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "not json",
+        "[1, 2]",
+        {"source": "aws.sagemaker", "detail-type": "SageMaker Endpoint State Change"},
+        {"source": "aws.sagemaker", "detail-type": "SageMaker Model Package State Change"},
+        package_event(
+            "arn:aws:sagemaker:us-east-1:1:model-package/other/1", "Approved", group="other"
+        ),
+    ],
+)
+def test_bad_record_is_dropped_and_never_blocks_the_good_one(account: Account, body: Any) -> None:
+    v1 = account.register()
+    account.decide(v1, "Approved")
+    account.quota(4)
+
+    result = process_batch(
+        batch(sqs_record(body), sqs_record(package_event(v1, "Approved"))),
+        settings(),
+        account.clients,
+    )
+
+    assert result == {"batchItemFailures": []}
+    assert account.served_version(ENDPOINT) == 1
+
+
+def test_duplicate_delivery_deploys_once_and_notifies_once(account: Account) -> None:
+    v1 = account.register()
+    account.decide(v1, "Approved")
+    account.quota(4)
+    event = package_event(v1, "Approved")
+
+    for _ in range(2):
+        assert process_batch(batch(sqs_record(event)), settings(), account.clients) == {
+            "batchItemFailures": []
+        }
+
+    assert len(account.sagemaker.list_endpoints()["Endpoints"]) == 1
+    subjects = [m["Subject"] for m in account.messages()]
+    assert subjects == [f"Deployment created: {GROUP}"]
+
+
+def test_busy_endpoint_fails_the_record_and_every_later_one(account: Account) -> None:
+    v1, v2 = account.register(), account.register()
+    account.decide(v1, "Approved")
+    account.quota(4)
+    process_batch(batch(sqs_record(package_event(v1, "Approved"))), settings(), account.clients)
+    account.set_endpoint_status(ENDPOINT, "Updating")
+    account.decide(v2, "Approved")
+    first, second = sqs_record(package_event(v2, "Approved")), sqs_record("garbage")
+
+    result = process_batch(batch(first, second), settings(), account.clients)
+
+    assert result == {
+        "batchItemFailures": [
+            {"itemIdentifier": first["messageId"]},
+            {"itemIdentifier": second["messageId"]},
+        ]
+    }
+
+
+def test_quota_short_fails_the_record_and_notifies_on_first_delivery(account: Account) -> None:
+    v1 = account.register()
+    account.decide(v1, "Approved")
+    account.quota(0, times=2)
+    record = sqs_record(package_event(v1, "Approved"))
+    retry = sqs_record(package_event(v1, "Approved"), receive_count=2)
+
+    assert process_batch(batch(record), settings(), account.clients)["batchItemFailures"]
+    assert process_batch(batch(retry), settings(), account.clients)["batchItemFailures"]
+
+    (message,) = account.messages()
+    assert message["Subject"] == f"Deployment blocked: {GROUP}"
+    assert "ml.m5.large for endpoint usage" in message["Message"]
+    assert account.sagemaker.list_models()["Models"] == []
+
+
+def test_retry_delay_backs_off_exponentially_up_to_a_cap() -> None:
+    assert [retry_delay_seconds(n) for n in (1, 2, 3, 4, 5, 9)] == [120, 240, 480, 900, 900, 900]
+
+
+def test_event_without_records_is_refused(account: Account) -> None:
+    with pytest.raises(InputError, match="not an SQS batch"):
+        process_batch({"detail": {}}, settings(), account.clients)
+
+
+def _environment(monkeypatch: pytest.MonkeyPatch, **overrides: str) -> None:
+    values = {
+        env.ENV_ENVIRONMENT: "dev",
+        env.ENV_GROUPS: GROUP,
+        env.ENV_INSTANCE_TYPE: "ml.m5.large",
+        env.ENV_INSTANCE_COUNT: "1",
+        env.ENV_TRAFFIC_SHIFT: "canary",
+        env.ENV_CANARY_PERCENT: "10",
+        env.ENV_BAKE_MINUTES: "5",
+        env.ENV_DATA_CAPTURE_PERCENT: "100",
+        env.ENV_DATA_CAPTURE_URI: "s3://artifacts/data-capture",
+        env.ENV_KMS_KEY_ARN: "arn:aws:kms:us-east-1:123456789012:key/1",
+        env.ENV_EXECUTION_ROLE_ARN: "arn:aws:iam::123456789012:role/model",
+        env.ENV_KEEP_PREVIOUS: "2",
+        env.ENV_TOPIC_ARN: "arn:aws:sns:us-east-1:123456789012:notifications",
+        **overrides,
+    }
+    for name, value in values.items():
+        monkeypatch.setenv(name, value)
+
+
+def test_handler_reads_and_validates_its_environment_at_invocation(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    _environment(monkeypatch, **{env.ENV_TRAFFIC_SHIFT: "sideways"})
+    with pytest.raises(InputError, match="TRAFFIC_SHIFT='sideways'"):
+        deploy_handler.handler({"Records": []}, None)
+
+
+def test_handler_processes_a_batch(account: Account, monkeypatch: pytest.MonkeyPatch) -> None:
+    _environment(monkeypatch)
+    monkeypatch.setattr(deploy_handler, "_clients", account.clients)
+    v1 = account.register()
+    account.decide(v1, "Approved")
+    account.quota(4)
+
+    result = deploy_handler.handler(batch(sqs_record(package_event(v1, "Approved"))), None)
+
+    assert result == {"batchItemFailures": []}
+    assert account.served_version(ENDPOINT) == 1

@@ -1,0 +1,308 @@
+"""Quota logic against botocore Stubbers (moto does not cover Service Quotas for SageMaker)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from botocore.stub import Stubber
+
+from mlops.errors import InputError
+from mlops.quotas import (
+    Need,
+    PreflightRequest,
+    check,
+    format_table,
+    preflight,
+    preflight_output,
+)
+
+
+def quota(name: str, value: float, code: str | None = None) -> dict[str, Any]:
+    return {
+        "ServiceCode": "sagemaker",
+        "QuotaCode": code or f"L-{abs(hash(name)) % 10**8:08d}",
+        "QuotaName": name,
+        "Value": value,
+        "Adjustable": True,
+    }
+
+
+class Fakes:
+    """Service Quotas and SageMaker clients with their Stubbers, strict in order."""
+
+    def __init__(self) -> None:
+        self.quotas = boto3.client("service-quotas", region_name="us-east-1")
+        self.sagemaker = boto3.client("sagemaker", region_name="us-east-1")
+        self.quotas_stub = Stubber(self.quotas)
+        self.sagemaker_stub = Stubber(self.sagemaker)
+
+    def applied(self, *pages: list[dict[str, Any]]) -> None:
+        for index, page in enumerate(pages):
+            response: dict[str, Any] = {"Quotas": page}
+            params: dict[str, Any] = {"ServiceCode": "sagemaker"}
+            if index + 1 < len(pages):
+                response["NextToken"] = f"t{index + 1}"
+            if index:
+                params["NextToken"] = f"t{index}"
+            self.quotas_stub.add_response("list_service_quotas", response, params)
+
+    def defaults(self, page: list[dict[str, Any]]) -> None:
+        self.quotas_stub.add_response(
+            "list_aws_default_service_quotas", {"Quotas": page}, {"ServiceCode": "sagemaker"}
+        )
+
+    def pending(self, code: str, requests: dict[str, list[dict[str, Any]]]) -> None:
+        for status in ("PENDING", "CASE_OPENED"):
+            found = requests.get(status, [])
+            self.quotas_stub.add_response(
+                "list_requested_service_quota_change_history_by_quota",
+                {"RequestedQuotas": found},
+                {"ServiceCode": "sagemaker", "QuotaCode": code, "Status": status},
+            )
+            if found:
+                return
+
+    def processing_jobs(self, jobs: list[tuple[str, str, int]]) -> None:
+        self.sagemaker_stub.add_response(
+            "list_processing_jobs",
+            {
+                "ProcessingJobSummaries": [
+                    {
+                        "ProcessingJobName": name,
+                        "ProcessingJobArn": f"arn:aws:sagemaker:us-east-1:1:processing-job/{name}",
+                        "CreationTime": "2024-01-01",
+                        "ProcessingJobStatus": "InProgress",
+                    }
+                    for name, _, _ in jobs
+                ]
+            },
+            {"StatusEquals": "InProgress"},
+        )
+        for name, instance_type, count in jobs:
+            self.sagemaker_stub.add_response(
+                "describe_processing_job",
+                {
+                    "ProcessingJobName": name,
+                    "ProcessingJobArn": f"arn:aws:sagemaker:us-east-1:1:processing-job/{name}",
+                    "ProcessingResources": {
+                        "ClusterConfig": {
+                            "InstanceCount": count,
+                            "InstanceType": instance_type,
+                            "VolumeSizeInGB": 30,
+                        }
+                    },
+                    "AppSpecification": {"ImageUri": "image"},
+                    "RoleArn": "arn:aws:iam::111111111111:role/r",
+                    "ProcessingJobStatus": "InProgress",
+                    "CreationTime": "2024-01-01",
+                },
+                {"ProcessingJobName": name},
+            )
+
+    @property
+    def clients(self) -> dict[str, Any]:
+        return {"quotas_client": self.quotas, "sagemaker_client": self.sagemaker}
+
+
+@pytest.fixture
+def fakes() -> Iterator[Fakes]:
+    f = Fakes()
+    with f.quotas_stub, f.sagemaker_stub:
+        yield f
+        f.quotas_stub.assert_no_pending_responses()
+        f.sagemaker_stub.assert_no_pending_responses()
+
+
+PROCESSING = "ml.m5.xlarge for processing job usage"
+
+
+def test_enough_quota_proceeds(fakes: Fakes) -> None:
+    # Given a quota of 4 with one instance of that type in use
+    fakes.applied([quota(PROCESSING, 4, "L-PROC")])
+    fakes.processing_jobs([("other-job", "ml.m5.xlarge", 1), ("big", "ml.m5.4xlarge", 1)])
+    # When the run needs 2
+    decision = preflight([Need("processing job", "ml.m5.xlarge", 2)], **fakes.clients)
+    # Then it proceeds on the preferred type
+    assert decision.verdict == "proceed"
+    assert decision.proceed
+    assert decision.instance_types == {"processing job": "ml.m5.xlarge"}
+    [result] = decision.checks
+    assert (result.quota.value, result.in_use, result.sufficient) == (4.0, 1, True)
+
+
+def test_short_quota_stops_with_a_message_naming_quota_need_and_use(fakes: Fakes) -> None:
+    fakes.applied([quota(PROCESSING, 2, "L-PROC")])
+    fakes.processing_jobs([("a", "ml.m5.xlarge", 1)])
+    fakes.pending("L-PROC", {})
+    decision = preflight([Need("processing job", "ml.m5.xlarge", 2)], **fakes.clients)
+    assert decision.verdict == "stop"
+    assert not decision.proceed
+    assert "'ml.m5.xlarge for processing job usage' is 2, 1 in use, 2 needed" in decision.message
+    assert "request an increase" in decision.message
+
+
+def test_fallback_type_chosen_when_preferred_is_short(fakes: Fakes) -> None:
+    fallback = "ml.c5.xlarge for processing job usage"
+    fakes.applied([quota(PROCESSING, 0, "L-PROC"), quota(fallback, 5, "L-C5")])
+    fakes.processing_jobs([])
+    decision = preflight(
+        [Need("processing job", "ml.m5.xlarge", 2)],
+        fallback_instance_type="ml.c5.xlarge",
+        **fakes.clients,
+    )
+    assert decision.verdict == "fallback"
+    assert decision.instance_types == {"processing job": "ml.c5.xlarge"}
+    assert "ml.c5.xlarge instead of ml.m5.xlarge" in decision.message
+    assert [c.quota.name for c in decision.checks] == [PROCESSING, fallback]
+
+
+def test_fixed_type_work_never_falls_back(fakes: Fakes) -> None:
+    endpoint = "ml.m5.large for endpoint usage"
+    fakes.applied([quota(endpoint, 1, "L-EP")])
+    for status in ("InService", "Creating", "Updating", "SystemUpdating"):
+        fakes.sagemaker_stub.add_response(
+            "list_endpoints", {"Endpoints": []}, {"StatusEquals": status}
+        )
+    fakes.pending("L-EP", {})
+    decision = preflight(
+        [Need("endpoint", "ml.m5.large", 2, fallback_allowed=False)],
+        fallback_instance_type="ml.c5.large",
+        **fakes.clients,
+    )
+    # Then the run stops: the endpoint's type is fixed, no fallback quota is even looked up
+    assert decision.verdict == "stop"
+    assert decision.instance_types == {"endpoint": "ml.m5.large"}
+
+
+def test_pending_request_is_reported_and_not_duplicated(fakes: Fakes) -> None:
+    fakes.applied([quota(PROCESSING, 1, "L-PROC")])
+    fakes.processing_jobs([])
+    fakes.pending("L-PROC", {"CASE_OPENED": [{"Id": "req-42", "Status": "CASE_OPENED"}]})
+    # No request_service_quota_increase response is stubbed: calling it would fail the test.
+    decision = preflight(
+        [Need("processing job", "ml.m5.xlarge", 2)], request_increase=True, **fakes.clients
+    )
+    assert decision.verdict == "stop"
+    assert decision.checks[0].pending_request_id == "req-42"
+    assert decision.checks[0].filed_request_id is None
+    assert "increase request req-42 is pending" in decision.message
+
+
+def test_one_increase_request_is_filed_when_allowed_and_none_pending(fakes: Fakes) -> None:
+    fakes.applied([quota(PROCESSING, 1, "L-PROC")])
+    fakes.processing_jobs([("a", "ml.m5.xlarge", 1)])
+    fakes.pending("L-PROC", {})
+    fakes.quotas_stub.add_response(
+        "request_service_quota_increase",
+        {"RequestedQuota": {"Id": "req-new", "Status": "PENDING"}},
+        {"ServiceCode": "sagemaker", "QuotaCode": "L-PROC", "DesiredValue": 3.0},
+    )
+    decision = preflight(
+        [Need("processing job", "ml.m5.xlarge", 2)], request_increase=True, **fakes.clients
+    )
+    assert decision.checks[0].filed_request_id == "req-new"
+    assert "filed increase request req-new" in decision.message
+
+
+def test_quota_name_not_found_is_a_clear_input_error(fakes: Fakes) -> None:
+    fakes.applied([quota(PROCESSING, 4)])
+    fakes.defaults([quota("ml.m5.large for endpoint usage", 2)])
+    with pytest.raises(InputError, match=r"no Service Quotas quota named 'ml\.zz\.large for"):
+        preflight([Need("processing job", "ml.zz.large", 1)], **fakes.clients)
+
+
+def test_applied_quotas_are_paginated_and_defaults_fill_in(fakes: Fakes) -> None:
+    transform = "ml.m5.large for transform job usage"
+    # Given the processing quota on page 2 and the transform quota only as an AWS default
+    fakes.applied([quota("ml.p3.2xlarge for training job usage", 0)], [quota(PROCESSING, 8)])
+    fakes.defaults([quota(transform, 3)])
+    fakes.processing_jobs([])
+    fakes.sagemaker_stub.add_response(
+        "list_transform_jobs", {"TransformJobSummaries": []}, {"StatusEquals": "InProgress"}
+    )
+    checks = check(
+        [Need("processing job", "ml.m5.xlarge", 1), Need("transform job", "ml.m5.large", 1)],
+        **fakes.clients,
+    )
+    assert [(c.quota.name, c.quota.value, c.quota.applied) for c in checks] == [
+        (PROCESSING, 8.0, True),
+        (transform, 3.0, False),
+    ]
+    table = format_table(checks)
+    assert table.splitlines()[0].split() == ["quota", "needed", "applied", "in", "use", "verdict"]
+    assert "3 (default)" in table
+
+
+def test_same_quota_needs_are_merged_not_double_counted() -> None:
+    from mlops.quotas import _merge
+
+    merged = _merge(
+        [Need("processing job", "ml.m5.xlarge", 1, "a"), Need("processing job", "ml.m5.xlarge", 2)]
+    )
+    assert [(n.count, n.purpose) for n in merged] == [(2, "a")]
+
+
+def test_preflight_request_parses_lambda_inputs_and_builds_blue_green_needs() -> None:
+    request = PreflightRequest.from_event(
+        {
+            "processing_instance_type": "ml.m5.xlarge",
+            "transform_instance_type": "ml.m5.large",
+            "automl_processing_instance_type": "ml.m5.4xlarge",
+            "automl_training_instance_type": "ml.m5.4xlarge",
+            "endpoint_instance_type": "ml.m5.large",
+            "automl_training_instances": "3",
+            "endpoint_instance_count": 2,
+        }
+    )
+    needs = {(n.usage, n.instance_type): n.count for n in request.needs()}
+    assert needs == {
+        ("processing job", "ml.m5.xlarge"): 2,
+        ("processing job", "ml.m5.4xlarge"): 1,
+        ("training job", "ml.m5.4xlarge"): 3,
+        ("transform job", "ml.m5.large"): 1,
+        ("endpoint", "ml.m5.large"): 4,
+    }
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"processing_instance_type": "m5.xlarge"}, "processing_instance_type must be"),
+        ({"endpoint_instance_count": "two"}, "endpoint_instance_count must be a whole number"),
+        ({"automl_training_instances": 0}, "automl_training_instances must be >= 1"),
+    ],
+)
+def test_preflight_request_rejects_bad_inputs(change: dict[str, Any], message: str) -> None:
+    event = {
+        "processing_instance_type": "ml.m5.xlarge",
+        "transform_instance_type": "ml.m5.large",
+        "automl_processing_instance_type": "ml.m5.4xlarge",
+        "automl_training_instance_type": "ml.m5.4xlarge",
+        "endpoint_instance_type": "ml.m5.large",
+        **change,
+    }
+    with pytest.raises(InputError, match=message):
+        PreflightRequest.from_event(event)
+
+
+def test_preflight_output_is_flat_with_chosen_types(fakes: Fakes) -> None:
+    fakes.applied([quota(PROCESSING, 4)])
+    fakes.processing_jobs([])
+    decision = preflight([Need("processing job", "ml.m5.xlarge", 1)], **fakes.clients)
+    request = PreflightRequest(
+        processing_instance_type="ml.m5.xlarge",
+        transform_instance_type="ml.m5.large",
+        automl_processing_instance_type="ml.m5.4xlarge",
+        automl_training_instance_type="ml.m5.4xlarge",
+        endpoint_instance_type="ml.m5.large",
+    )
+    assert preflight_output(decision, request) == {
+        "proceed": True,
+        "verdict": "proceed",
+        "message": "Proceeding: 1 quotas cover this run",
+        "processing_instance_type": "ml.m5.xlarge",
+        "transform_instance_type": "ml.m5.large",
+    }
