@@ -92,10 +92,11 @@ class DataStack(cdk.Stack):
             expiration_days=config.data.access_log_expiration_days,
             ephemeral=config.ephemeral,
         )
-        acknowledge(
-            self.access_logs_bucket,
-            "AwsSolutions-S1",
-            "This is the access-log destination; logging it into itself would loop.",
+        no_self_logging = "This is the access-log destination; logging it into itself would loop."
+        acknowledge(self.access_logs_bucket, "AwsSolutions-S1", no_self_logging)
+        # checkov reads skips from the resource's metadata: this one bucket only.
+        self.access_logs_bucket.node.default_child.add_metadata(  # type: ignore[union-attr]
+            "checkov", {"skip": [{"id": "CKV_AWS_18", "comment": no_self_logging}]}
         )
         self.data_bucket = secure_bucket(
             self,
@@ -113,6 +114,21 @@ class DataStack(cdk.Stack):
             noncurrent_version_expiration_days=days,
             ephemeral=config.ephemeral,
         )
+        acknowledge(
+            self.access_logs_bucket,
+            "NIST.800.53.R5-S3DefaultEncryptionKMS",
+            "S3 server access log delivery supports SSE-S3 only (a KMS-encrypted target bucket "
+            "receives no logs); the bucket holds request logs, no data.",
+        )
+        for bucket in (self.access_logs_bucket, self.data_bucket, self.artifacts_bucket):
+            acknowledge(
+                bucket,
+                "NIST.800.53.R5-S3BucketReplicationEnabled",
+                "Single-region platform: objects are versioned and KMS-encrypted, and the data "
+                "and models are reproducible (generator seed, pipeline runs); cross-region "
+                "replication needs a second region, key and bucket, which is a DR decision "
+                "left to the adopting organisation (docs/security.md).",
+            )
         self.notifications = sns.Topic(
             self,
             "NotificationsTopic",

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import aws_cdk as cdk
-from cdk_nag import AwsSolutionsChecks, ServerlessChecks
+from cdk_nag import AwsSolutionsChecks, NIST80053R5Checks, ServerlessChecks
 from constructs import IConstruct
 
-RULE_PACKS = ("AwsSolutions", "Serverless")
+RULE_PACKS = ("AwsSolutions", "Serverless", "NIST.800.53.R5")
 
 
 def enforce_rule_packs(app: cdk.App) -> None:
     """Any unacknowledged finding makes ``app.synth()`` (and so ``cdk synth``) fail."""
-    cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app), ServerlessChecks(app))
+    cdk.Validations.of(app).add_plugins(
+        AwsSolutionsChecks(app), ServerlessChecks(app), NIST80053R5Checks(app)
+    )
 
 
 def acknowledge(construct: IConstruct, rule_id: str, reason: str) -> None:
@@ -57,3 +59,35 @@ def weak_reference_in_finding(producer: cdk.Stack, output_name: str) -> str:
         f'{{"Fn::GetStackOutput":{{"StackName":"{producer.stack_name}","Region":{region},'
         f'"OutputName":"{output_name}"}}}}'
     )
+
+
+# NIST 800-53 R5 findings that hold for every construct of a kind, with the reason that holds
+# for each of them. They are still acknowledged one construct at a time (where it is built).
+INLINE_POLICY_REASON = (
+    "This policy belongs to exactly one role (AWS's guidance for a one-to-one relationship): "
+    "it is created and deleted with that role, cannot be attached to another principal, and "
+    "tests/security proves it grants only what the role's code calls."
+)
+LAMBDA_OUTSIDE_VPC_REASON = (
+    "The function only calls AWS APIs (TLS, SigV4) and reaches no resource inside a VPC; in a "
+    "VPC it would need NAT or an interface endpoint per API it calls, and its network "
+    "interfaces would hold up VPC deletion on cdk destroy."
+)
+LAMBDA_CONCURRENCY_REASON = (
+    "Invocations are bounded by the trigger (one per FIFO message group, schedule, "
+    "CloudFormation request or pipeline step); reserved concurrency would take from the "
+    "account's unreserved pool, which must keep 10 (new accounts have 10), failing the deploy."
+)
+
+
+def acknowledge_inline_policy(construct: IConstruct) -> None:
+    """A role (its default policy) or a policy that is attached to one role only."""
+    acknowledge(construct, "NIST.800.53.R5-IAMNoInlinePolicy", INLINE_POLICY_REASON)
+
+
+def acknowledge_lambda_controls(construct: IConstruct, *, no_dead_letter_queue: str | None) -> None:
+    """NIST findings of a function that calls AWS APIs only (see the reasons above)."""
+    acknowledge(construct, "NIST.800.53.R5-LambdaInsideVPC", LAMBDA_OUTSIDE_VPC_REASON)
+    acknowledge(construct, "NIST.800.53.R5-LambdaConcurrency", LAMBDA_CONCURRENCY_REASON)
+    if no_dead_letter_queue is not None:
+        acknowledge(construct, "NIST.800.53.R5-LambdaDLQ", no_dead_letter_queue)

@@ -8,6 +8,9 @@ import pytest
 
 from tests.synth import Synthesized, synthesize
 
+# Records the AWS calls of each Lambda function's code during the run (least privilege).
+pytest_plugins = ["tests.security.recorder"]
+
 
 @pytest.fixture(autouse=True)
 def _fake_aws_credentials(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:

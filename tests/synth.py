@@ -60,5 +60,22 @@ def synthesize(env: str) -> Synthesized:
 
 
 def normalized(template: dict[str, Any]) -> Any:
-    """The template with asset hashes replaced, so snapshots hold across runs and machines."""
-    return json.loads(_HASH.sub("<asset-hash>", json.dumps(template, sort_keys=True)))
+    """The template with asset hashes replaced, so snapshots hold across runs and machines.
+
+    CDK sorts some lists (e.g. policy resources) by value, so a changed asset hash can reorder
+    them: lists that held a hash are sorted after the replacement.
+    """
+
+    def walk(node: Any) -> Any:
+        if isinstance(node, dict):
+            return {key: walk(value) for key, value in node.items()}
+        if isinstance(node, list):
+            items = [walk(item) for item in node]
+            if _HASH.search(json.dumps(node)):
+                items.sort(key=lambda item: json.dumps(item, sort_keys=True))
+            return items
+        if isinstance(node, str):
+            return _HASH.sub("<asset-hash>", node)
+        return node
+
+    return walk(template)

@@ -13,7 +13,7 @@ from constructs import Construct
 
 from mlops.constants import DATA_CAPTURE_PREFIX, MODELS_PREFIX, resource_prefix
 from stacks.data_stack import DataResources
-from stacks.nag import acknowledge, arn_in_finding
+from stacks.nag import acknowledge, acknowledge_inline_policy, arn_in_finding
 
 
 class ModelExecutionRole(Construct):
@@ -28,6 +28,7 @@ class ModelExecutionRole(Construct):
             assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"),
             description=f"Runs the {environment} fraud models on SageMaker endpoints",
         )
+        acknowledge_inline_policy(self.role)
         models = data.artifacts_bucket.arn_for_objects(f"{MODELS_PREFIX}*")
         capture = data.artifacts_bucket.arn_for_objects(f"{DATA_CAPTURE_PREFIX}*")
         self.role.add_to_policy(

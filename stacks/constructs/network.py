@@ -22,6 +22,7 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from stacks.config import ConfigError, ExistingVpcConfig, NetworkConfig
+from stacks.nag import acknowledge_inline_policy
 
 # Interface endpoints by CDK's service name; Service Quotas has no predefined constant.
 INTERFACE_ENDPOINTS: dict[str, ec2.InterfaceVpcEndpointAwsService] = {
@@ -146,6 +147,7 @@ class Network(Construct):
             assumed_by=iam.ServicePrincipal("vpc-flow-logs.amazonaws.com"),
             description="Delivers this VPC's flow logs to its log group",
         )
+        acknowledge_inline_policy(flow_log_role)
         vpc.add_flow_log(
             "FlowLog",
             destination=ec2.FlowLogDestination.to_cloud_watch_logs(flow_logs, flow_log_role),

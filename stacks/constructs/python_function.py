@@ -16,7 +16,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from stacks.constructs.mlops_package import IGNORED, MLOPS_DIR, ROOT, mlops_bundling
-from stacks.nag import acknowledge
+from stacks.nag import acknowledge, acknowledge_inline_policy, acknowledge_lambda_controls
 
 RUNTIME = lambda_.Runtime.PYTHON_3_14
 
@@ -115,6 +115,11 @@ class PythonFunction(Construct):
             if not no_dead_letter_queue_reason:
                 raise ValueError(f"{construct_id}: give a dead_letter_queue or the reason for none")
             acknowledge(self.function, "Serverless-LambdaDLQ", no_dead_letter_queue_reason)
+        acknowledge_lambda_controls(
+            self.function,
+            no_dead_letter_queue=no_dead_letter_queue_reason if dead_letter_queue is None else None,
+        )
+        acknowledge_inline_policy(self.role)
         acknowledge(
             self.role,
             "AwsSolutions-IAM5[Resource::*]",

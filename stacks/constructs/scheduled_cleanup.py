@@ -25,7 +25,7 @@ from stacks.constructs.dead_letter_queue import dead_letter_queue
 from stacks.constructs.python_function import PythonFunction
 from stacks.constructs.teardown_permissions import act_on_tagged, read_by_tag, sagemaker_arn
 from stacks.data_stack import DataResources
-from stacks.nag import acknowledge, arn_in_finding
+from stacks.nag import acknowledge, acknowledge_inline_policy, arn_in_finding
 
 # Run-time resources with generated names: the statements only apply to tagged ones.
 _TAGGED_RESOURCES = (
@@ -89,6 +89,7 @@ class ScheduledCleanup(Construct):
             ),
             description=f"EventBridge Scheduler: invoke the {config.name} clean-up function",
         )
+        acknowledge_inline_policy(self.schedule_role)
         self.schedule = scheduler.Schedule(
             self,
             "Schedule",

@@ -19,7 +19,7 @@ from mlops.constants import STUDIO_SHARING_PREFIX, resource_prefix
 from stacks.config import EnvironmentConfig, UserProfileConfig
 from stacks.constructs.network import NetworkResources
 from stacks.data_stack import DataResources
-from stacks.nag import acknowledge, arn_in_finding
+from stacks.nag import acknowledge, acknowledge_inline_policy, arn_in_finding
 
 # Read-only SageMaker calls without resource-level permissions (Studio UI, SDK, CLI).
 _LIST_ACTIONS = [
@@ -367,6 +367,7 @@ class StudioDomain(Construct):
         self.execution_policy = iam.Policy(
             self, "ExecutionPolicy", statements=statements, roles=[self.execution_role]
         )
+        acknowledge_inline_policy(self.execution_policy)
         self._acknowledge_scoped_wildcards(config, data, stack)
 
     def _acknowledge_scoped_wildcards(

@@ -35,7 +35,7 @@ from stacks.constructs.pipeline_definition import (
 )
 from stacks.constructs.python_function import PythonFunction
 from stacks.data_stack import DataResources
-from stacks.nag import acknowledge, arn_in_finding
+from stacks.nag import acknowledge, acknowledge_inline_policy, arn_in_finding
 
 SKLEARN_VERSION = "1.4-2"  # Python 3.10, numpy 2.1, pyarrow 17: what mlops.data needs
 PIPELINE_STATUS_EVENT = "SageMaker Model Building Pipeline Execution Status Change"
@@ -159,6 +159,7 @@ class TrainingPipeline(Construct):
             assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"),
             description=f"Runs the {config.name} training pipeline and the jobs it starts",
         )
+        acknowledge_inline_policy(self.role)
 
         self.preflight = PythonFunction(
             self,
@@ -226,7 +227,7 @@ class TrainingPipeline(Construct):
         pipeline_arn = stack.format_arn(
             service="sagemaker", resource="pipeline", resource_name=name
         )
-        self._grant_pipeline_role(stack, data, group)
+        self._grant_pipeline_role(stack, data, group, network)
 
         # Operability: every execution that ends, to the environment's topic.
         self.alerts = events.Rule(
@@ -325,7 +326,13 @@ class TrainingPipeline(Construct):
                 "account-wide), and a quota code is only known at run time.",
             )
 
-    def _grant_pipeline_role(self, stack: cdk.Stack, data: DataResources, group: str) -> None:
+    def _grant_pipeline_role(
+        self,
+        stack: cdk.Stack,
+        data: DataResources,
+        group: str,
+        network: NetworkResources | None,
+    ) -> None:
         role = self.role
         arn = stack.format_arn
         run_objects = data.artifacts_bucket.arn_for_objects(f"{PIPELINES_PREFIX}*")
@@ -470,10 +477,6 @@ class TrainingPipeline(Construct):
                 actions=[
                     "cloudwatch:PutMetricData",
                     "ecr:GetAuthorizationToken",
-                    "ec2:CreateNetworkInterface",
-                    "ec2:CreateNetworkInterfacePermission",
-                    "ec2:DeleteNetworkInterface",
-                    "ec2:DeleteNetworkInterfacePermission",
                     "ec2:DescribeNetworkInterfaces",
                     "ec2:DescribeVpcs",
                     "ec2:DescribeDhcpOptions",
@@ -483,6 +486,22 @@ class TrainingPipeline(Construct):
                 resources=["*"],
             )
         )
+        if network:
+            # The network interfaces SageMaker creates for the jobs: in this VPC only.
+            vpc_arn = arn(service="ec2", resource="vpc", resource_name=network.vpc.vpc_id)
+            role.add_to_principal_policy(
+                iam.PolicyStatement(
+                    sid="NetworkInterfacesForJobsInThisVpc",
+                    actions=[
+                        "ec2:CreateNetworkInterface",
+                        "ec2:CreateNetworkInterfacePermission",
+                        "ec2:DeleteNetworkInterface",
+                        "ec2:DeleteNetworkInterfacePermission",
+                    ],
+                    resources=["*"],
+                    conditions={"ArnEquals": {"ec2:Vpc": vpc_arn}},
+                )
+            )
         for finding, reason in (
             (
                 "AwsSolutions-IAM5[Resource::*]",
