@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import aws_cdk as cdk
 
@@ -61,73 +62,43 @@ def build_platform(
         context, default_account=default_account, default_region=default_region
     )
     env = cdk.Environment(account=config.account, region=config.region)
-    termination_protection = not config.ephemeral
 
-    data = DataStack(
-        app,
-        stack_name(config, "data"),
-        config=config,
-        env=env,
-        termination_protection=termination_protection,
-        description=f"Fraud MLOps {config.name}: KMS key and S3 buckets (stateful)",
-    )
+    def common(part: str, summary: str) -> dict[str, Any]:
+        """What every stack of the environment gets: name, config, target, protection."""
+        return {
+            "scope": app,
+            "construct_id": stack_name(config, part),
+            "config": config,
+            "env": env,
+            "termination_protection": not config.ephemeral,
+            "description": f"Fraud MLOps {config.name}: {summary}",
+        }
+
+    data = DataStack(**common("data", "KMS key, S3 buckets, notification topic (stateful)"))
     network = NetworkStack(
-        app,
-        stack_name(config, "network"),
-        config=config,
-        data=data.resources,
-        env=env,
-        termination_protection=termination_protection,
-        description=f"Fraud MLOps {config.name}: private VPC and SageMaker VPC endpoints",
+        **common("network", "private VPC and SageMaker VPC endpoints"), data=data.resources
     )
     studio = StudioStack(
-        app,
-        stack_name(config, "studio"),
-        config=config,
+        **common("studio", "VPC-only SageMaker Studio domain and users"),
         data=data.resources,
         network=network.resources,
-        env=env,
-        termination_protection=termination_protection,
-        description=f"Fraud MLOps {config.name}: VPC-only SageMaker Studio domain and users",
     )
-    registry = RegistryStack(
-        app,
-        stack_name(config, "registry"),
-        config=config,
-        env=env,
-        termination_protection=termination_protection,
-        description=f"Fraud MLOps {config.name}: Model Package Groups (stateful)",
-    )
+    registry = RegistryStack(**common("registry", "Model Package Groups (stateful)"))
     deployment = DeploymentStack(
-        app,
-        stack_name(config, "deployment"),
-        config=config,
+        **common("deployment", "approval-to-endpoint deployment"),
         data=data.resources,
         registry=registry.resources,
-        env=env,
-        termination_protection=termination_protection,
-        description=f"Fraud MLOps {config.name}: approval-to-endpoint deployment",
     )
-    deployment.add_dependency(registry, "rules match the groups the registry creates")
+    deployment.add_stack_dependency(registry, "rules match the groups the registry creates")
     training = TrainingStack(
-        app,
-        stack_name(config, "training"),
-        config=config,
+        **common("training", "SageMaker training pipeline (Autopilot)"),
         data=data.resources,
         network=network.resources,
-        env=env,
-        termination_protection=termination_protection,
-        description=f"Fraud MLOps {config.name}: SageMaker training pipeline (Autopilot)",
     )
-    training.add_dependency(registry, "runs register versions into the registry's groups")
+    training.add_stack_dependency(registry, "runs register versions into the registry's groups")
     teardown = TeardownStack(
-        app,
-        stack_name(config, "teardown"),
-        config=config,
+        **common("teardown", "scheduled clean-up of idle and expired resources"),
         data=data.resources,
-        env=env,
-        termination_protection=termination_protection,
-        description=f"Fraud MLOps {config.name}: scheduled clean-up of idle and expired resources",
     )
     platform = Platform(
         config=config,

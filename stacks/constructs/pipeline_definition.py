@@ -17,15 +17,20 @@ RegisterPending).
 from __future__ import annotations
 
 import json
+import logging
 import os
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-# The SDK prints v2 deprecation banners and reads user config files on import: silence both.
+# The SDK prints v2 deprecation banners and reads user config files on import, and building
+# offline makes it log what it would do at run time ("Popping out 'ProcessingJobName'..."):
+# nothing for a synth user to act on, so all of it is silenced.
 os.environ.setdefault("SAGEMAKER_SUPPRESS_V2_WARNING", "1")
 warnings.filterwarnings("ignore", module=r"sagemaker\..*")
+for _logger in ("sagemaker", "sagemaker.config"):
+    logging.getLogger(_logger).setLevel(logging.ERROR)
 
 PLACEHOLDER_PREFIX = "mlopsplaceholder"
 
