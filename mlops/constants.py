@@ -16,7 +16,8 @@ RAW_PREFIX: Final = "raw/"
 SPLITS_PREFIX: Final = "splits/"
 
 # S3 layout of the artifacts bucket.
-MODELS_PREFIX: Final = "models/"
+MODELS_PREFIX: Final = "models/"  # model artifacts: the only prefix endpoints may read
+PIPELINES_PREFIX: Final = "pipelines/"  # pipeline run outputs: pipelines/<env>/<execution>/
 REPORTS_PREFIX: Final = "reports/"
 DATA_CAPTURE_PREFIX: Final = "data-capture/"
 STUDIO_SHARING_PREFIX: Final = "studio-sharing/"

@@ -24,6 +24,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from mlops.constants import MODELS_PREFIX, PIPELINES_PREFIX
+
 # The SDK prints v2 deprecation banners and reads user config files on import, and building
 # offline makes it log what it would do at run time ("Popping out 'ProcessingJobName'..."):
 # nothing for a synth user to act on, so all of it is silenced.
@@ -142,11 +144,30 @@ def build_definition(settings: PipelineSettings) -> Definition:
     artifacts = f"s3://{placeholder('ArtifactsBucket')}"
     run_prefix: Any = Join(
         on="/",
-        values=[artifacts, "pipelines", s.environment, ExecutionVariables.PIPELINE_EXECUTION_ID],
+        values=[
+            artifacts,
+            PIPELINES_PREFIX.rstrip("/"),
+            s.environment,
+            ExecutionVariables.PIPELINE_EXECUTION_ID,
+        ],
     )
 
     def run_path(*parts: str) -> Any:
         return Join(on="/", values=[run_prefix, *parts])
+
+    # Model artifacts go under models/: the only prefix the endpoints' role may read.
+    models_prefix: Any = Join(
+        on="/",
+        values=[
+            artifacts,
+            MODELS_PREFIX.rstrip("/"),
+            s.environment,
+            ExecutionVariables.PIPELINE_EXECUTION_ID,
+        ],
+    )
+
+    def models_path(*parts: str) -> Any:
+        return Join(on="/", values=[models_prefix, *parts])
 
     network = None
     if s.subnet_count:
@@ -309,7 +330,7 @@ def build_definition(settings: PipelineSettings) -> Definition:
         target_attribute_name=p_target,
         sagemaker_session=session,
         output_kms_key=key,
-        output_path=run_path("automl"),
+        output_path=models_path("automl"),
         base_job_name=s.name_prefix,
         problem_type=p_problem,
         max_candidates=p_candidates,

@@ -22,7 +22,7 @@ from aws_cdk import aws_s3_assets as s3_assets
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
-from mlops.constants import TAG_ENVIRONMENT, resource_prefix
+from mlops.constants import MODELS_PREFIX, PIPELINES_PREFIX, TAG_ENVIRONMENT, resource_prefix
 from stacks.config import ConfigError, EnvironmentConfig
 from stacks.constructs.mlops_package import MLOPS_DIR, mlops_bundling
 from stacks.constructs.network import NetworkResources
@@ -40,7 +40,6 @@ from stacks.nag import acknowledge, acknowledge_inline_policy, arn_in_finding
 SKLEARN_VERSION = "1.4-2"  # Python 3.10, numpy 2.1, pyarrow 17: what mlops.data needs
 PIPELINE_STATUS_EVENT = "SageMaker Model Building Pipeline Execution Status Change"
 ALERT_STATUSES = ("Failed", "Stopped", "Succeeded")
-PIPELINES_PREFIX = "pipelines/"  # run outputs: pipelines/<env>/<execution id>/...
 
 
 def pipeline_name(environment: str) -> str:
@@ -335,12 +334,14 @@ class TrainingPipeline(Construct):
     ) -> None:
         role = self.role
         arn = stack.format_arn
-        run_objects = data.artifacts_bucket.arn_for_objects(f"{PIPELINES_PREFIX}*")
         role.add_to_principal_policy(
             iam.PolicyStatement(
                 sid="RunArtifacts",
                 actions=["s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload"],
-                resources=[run_objects],
+                resources=[
+                    data.artifacts_bucket.arn_for_objects(f"{PIPELINES_PREFIX}*"),
+                    data.artifacts_bucket.arn_for_objects(f"{MODELS_PREFIX}*"),
+                ],
             )
         )
         role.add_to_principal_policy(
@@ -532,6 +533,11 @@ class TrainingPipeline(Construct):
                 f"AwsSolutions-IAM5[Resource::{data.bucket_arn_in_finding('artifacts')}"
                 f"/{PIPELINES_PREFIX}*]",
                 "Pipeline runs read and write under pipelines/ of the artifacts bucket only.",
+            ),
+            (
+                f"AwsSolutions-IAM5[Resource::{data.bucket_arn_in_finding('artifacts')}"
+                f"/{MODELS_PREFIX}*]",
+                "Autopilot writes model artifacts under models/, where endpoints read them.",
             ),
             (
                 f"AwsSolutions-IAM5[Resource::{data.bucket_arn_in_finding('data')}/*]",

@@ -10,6 +10,7 @@ import pytest
 from syrupy.assertion import SnapshotAssertion
 from syrupy.extensions.json import JSONSnapshotExtension
 
+from mlops.constants import MODELS_PREFIX
 from tests.synth import Synthesized, normalized
 
 PIPELINE_TYPE = "AWS::SageMaker::Pipeline"
@@ -271,3 +272,21 @@ def test_normalised_pipeline_definition_snapshot(
 ) -> None:
     body, _ = definition(dev)
     assert normalized(body) == snapshot.use_extension(JSONSnapshotExtension)
+
+
+def test_models_land_where_endpoints_may_read_them(dev: Synthesized, steps: dict[str, Any]) -> None:
+    """Autopilot's output (the registered model's artifacts) is under the one prefix the
+    Deployment stack's model execution role may read, else endpoints could not load it."""
+    output = steps["AutoML"]["Arguments"]["OutputDataConfig"]["S3OutputPath"]
+    assert output["Std:Join"]["Values"][0]["Std:Join"]["Values"][:2] == [
+        "s3://${ArtifactsBucket}",
+        MODELS_PREFIX.rstrip("/"),
+    ]
+    readable = [
+        statement["Resource"]
+        for policy in dev.resources("deployment", "AWS::IAM::Policy").values()
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+        if statement.get("Sid") == "ReadModels"
+    ]
+    assert readable, "the model execution role has no ReadModels statement"
+    assert all(f"/{MODELS_PREFIX}*" in json.dumps(resource) for resource in readable)
