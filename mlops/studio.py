@@ -21,8 +21,9 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING, Any, Protocol
 
 from botocore.exceptions import ClientError
@@ -117,6 +118,33 @@ def _spaces(sagemaker: SageMakerClient, domain_id: str) -> Iterator[dict[str, An
         kwargs["NextToken"] = page["NextToken"]
 
 
+def _request_deletion(
+    report: CleanupReport,
+    label: str,
+    delete: Callable[[], object],
+    *,
+    while_deleting: str | None = None,
+    busy_note: str = "",
+) -> None:
+    """Call ``delete`` and record the outcome: "not found" is done already, "in use" is
+    pending (the next pass retries), anything else raises. ``while_deleting`` names the state
+    of a resource AWS deletes asynchronously: it stays pending until it is gone."""
+    try:
+        delete()
+    except ClientError as error:
+        code = _error_code(error)
+        if code in _NOT_FOUND:
+            return
+        if code in _IN_USE:
+            report.pending.append(f"{label} ({busy_note}busy: {code})")
+            return
+        raise
+    logger.info("deleting %s (domain %s)", label, report.domain_id)
+    report.deleted.append(label)
+    if while_deleting:
+        report.pending.append(f"{label} ({while_deleting})")
+
+
 def delete_apps(sagemaker: SageMakerClient, domain_id: str, report: CleanupReport) -> None:
     """Request deletion of every app of the domain that is not already deleted."""
     for app in list(_apps(sagemaker, domain_id)):  # list every page first, then delete
@@ -132,24 +160,19 @@ def delete_apps(sagemaker: SageMakerClient, domain_id: str, report: CleanupRepor
         if status == "Deleting":
             report.pending.append(f"{label} (Deleting)")
             continue
-        try:
-            sagemaker.delete_app(
+        _request_deletion(
+            report,
+            label,
+            partial(
+                sagemaker.delete_app,
                 DomainId=domain_id,
                 AppType=app["AppType"],
                 AppName=app["AppName"],
                 **owner,
-            )
-        except ClientError as error:
-            code = _error_code(error)
-            if code in _NOT_FOUND:
-                continue
-            if code in _IN_USE:
-                report.pending.append(f"{label} ({status}, busy: {code})")
-                continue
-            raise
-        logger.info("deleting %s of domain %s (was %s)", label, domain_id, status)
-        report.deleted.append(label)
-        report.pending.append(f"{label} (Deleting)")
+            ),
+            busy_note=f"{status}, ",
+            while_deleting="Deleting",
+        )
 
 
 def delete_spaces(sagemaker: SageMakerClient, domain_id: str, report: CleanupReport) -> None:
@@ -159,19 +182,12 @@ def delete_spaces(sagemaker: SageMakerClient, domain_id: str, report: CleanupRep
         if space.get("Status") == "Deleting":
             report.pending.append(f"{label} (Deleting)")
             continue
-        try:
-            sagemaker.delete_space(DomainId=domain_id, SpaceName=space["SpaceName"])
-        except ClientError as error:
-            code = _error_code(error)
-            if code in _NOT_FOUND:
-                continue
-            if code in _IN_USE:
-                report.pending.append(f"{label} (busy: {code})")
-                continue
-            raise
-        logger.info("deleting %s of domain %s", label, domain_id)
-        report.deleted.append(label)
-        report.pending.append(f"{label} (Deleting)")
+        _request_deletion(
+            report,
+            label,
+            partial(sagemaker.delete_space, DomainId=domain_id, SpaceName=space["SpaceName"]),
+            while_deleting="Deleting",
+        )
 
 
 def delete_apps_and_spaces(sagemaker: SageMakerClient, domain_id: str) -> CleanupReport:
@@ -255,34 +271,18 @@ def delete_file_systems(efs: EFSClient, domain_id: str, report: CleanupReport) -
             if state == "deleting":
                 report.pending.append(f"{label} (deleting)")
                 continue
-            try:
-                efs.delete_mount_target(MountTargetId=target["MountTargetId"])
-            except ClientError as error:
-                code = _error_code(error)
-                if code in _NOT_FOUND:
-                    continue
-                if code in _IN_USE:
-                    report.pending.append(f"{label} (busy: {code})")
-                    continue
-                raise
-            logger.info("deleting %s (domain %s)", label, domain_id)
-            report.deleted.append(label)
-            report.pending.append(f"{label} (deleting)")
+            _request_deletion(
+                report,
+                label,
+                partial(efs.delete_mount_target, MountTargetId=target["MountTargetId"]),
+                while_deleting="deleting",
+            )
         if targets_left:
             report.pending.append(f"efs {fs_id} (waiting for its mount targets)")
             continue
-        try:
-            efs.delete_file_system(FileSystemId=fs_id)
-        except ClientError as error:
-            code = _error_code(error)
-            if code in _NOT_FOUND:
-                continue
-            if code in _IN_USE:
-                report.pending.append(f"efs {fs_id} (busy: {code})")
-                continue
-            raise
-        logger.info("deleted efs %s (home of domain %s)", fs_id, domain_id)
-        report.deleted.append(f"efs {fs_id}")
+        _request_deletion(
+            report, f"efs {fs_id}", partial(efs.delete_file_system, FileSystemId=fs_id)
+        )
 
 
 def delete_security_groups(ec2: EC2Client, domain_id: str, report: CleanupReport) -> None:
@@ -304,18 +304,8 @@ def delete_security_groups(ec2: EC2Client, domain_id: str, report: CleanupReport
     for group in groups:
         group_id = group["GroupId"]
         label = f"security group {group_id} ({group.get('GroupName', '')})"
-        try:
-            ec2.delete_security_group(GroupId=group_id)
-        except ClientError as error:
-            code = _error_code(error)
-            if code in _NOT_FOUND:
-                continue
-            if code in _IN_USE:  # network interfaces still attached: they go with the EFS
-                report.pending.append(f"{label} (busy: {code})")
-                continue
-            raise
-        logger.info("deleted %s (domain %s)", label, domain_id)
-        report.deleted.append(label)
+        # "In use" while the EFS's network interfaces are attached: a later pass retries.
+        _request_deletion(report, label, partial(ec2.delete_security_group, GroupId=group_id))
 
 
 def delete_domain_storage(
