@@ -11,7 +11,8 @@ that has never been changed is looked up in ``ListAWSDefaultServiceQuotas`` inst
 
 Current use counts the instances of that type held right now: in-progress processing,
 training and transform jobs, and endpoints (InService, Creating, Updating, SystemUpdating:
-every state that holds instances) with their current instance counts.
+every state that holds instances) with their current instance counts, plus the fleet of a
+deployment in progress (``PendingDeploymentSummary``: a blue/green switch holds both fleets).
 """
 
 from __future__ import annotations
@@ -234,16 +235,29 @@ class UsageCounter:
 
     def _count_endpoint(self, name: str, add: Any) -> None:
         described = self._client.describe_endpoint(EndpointName=name)
-        config = self._client.describe_endpoint_config(
-            EndpointConfigName=described["EndpointConfigName"]
-        )
-        types = {
-            variant["VariantName"]: variant.get("InstanceType")
-            for variant in config["ProductionVariants"]
-        }
-        for variant in described.get("ProductionVariants", []):
-            instance_type = variant.get("CurrentInstanceType") or types.get(variant["VariantName"])
-            add(instance_type, variant.get("CurrentInstanceCount", 0))
+        current = described.get("ProductionVariants", [])
+        if current:
+            # The variant summaries carry counts only: their instance types are in the config.
+            config = self._client.describe_endpoint_config(
+                EndpointConfigName=described["EndpointConfigName"]
+            )
+            types = {
+                variant["VariantName"]: variant.get("InstanceType")
+                for variant in config["ProductionVariants"]
+            }
+            for variant in current:
+                add(types.get(variant["VariantName"]), variant.get("CurrentInstanceCount", 0))
+        # A deployment in progress (creating, or updating to a new config: a blue/green switch)
+        # holds its own fleet next to the current one, described with its instance types.
+        pending = described.get("PendingDeploymentSummary")
+        if pending and (
+            not current or pending["EndpointConfigName"] != described.get("EndpointConfigName")
+        ):
+            for summary in pending.get("ProductionVariants", []):
+                held = max(
+                    summary.get("CurrentInstanceCount", 0), summary.get("DesiredInstanceCount", 0)
+                )
+                add(summary.get("InstanceType"), held)
 
 
 def check(

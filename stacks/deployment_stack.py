@@ -11,6 +11,7 @@ from stacks.constructs.approval_pipeline import ApprovalPipeline
 from stacks.constructs.endpoint_alarms import EndpointAlarms
 from stacks.constructs.endpoint_cleanup import EndpointCleanup
 from stacks.constructs.model_execution_role import ModelExecutionRole
+from stacks.constructs.network import NetworkResources
 from stacks.data_stack import DataResources
 from stacks.registry_stack import RegistryResources
 
@@ -26,13 +27,14 @@ class DeploymentStack(cdk.Stack):
         *,
         config: EnvironmentConfig,
         data: DataResources,
+        network: NetworkResources,
         registry: RegistryResources,
         **kwargs: object,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)  # type: ignore[arg-type]
         deployment = config.deployment
         self.model_role = ModelExecutionRole(
-            self, "ModelExecutionRole", environment=config.name, data=data
+            self, "ModelExecutionRole", environment=config.name, data=data, network=network
         )
         self.endpoint_alarms = {
             group: EndpointAlarms(
@@ -54,6 +56,7 @@ class DeploymentStack(cdk.Stack):
             "Approvals",
             config=config,
             data=data,
+            network=network,
             groups=registry.group_names,
             model_role=self.model_role.role,
             rollback_alarms=rollback_alarms,
@@ -62,5 +65,8 @@ class DeploymentStack(cdk.Stack):
         self.endpoint_cleanup = EndpointCleanup(
             self, "EndpointCleanup", config=config, data=data, delete_after=[self.approvals]
         )
+        # The model role (and its network-interface permissions) outlives the clean-up:
+        # SageMaker deletes the endpoints' network interfaces as that role.
+        self.endpoint_cleanup.resource.node.add_dependency(self.model_role)
         cdk.CfnOutput(self, "DeployQueueUrl", value=self.approvals.queue.queue_url)
         cdk.CfnOutput(self, "DeadLetterQueueUrl", value=self.approvals.dead_letter_queue.queue_url)

@@ -87,9 +87,11 @@ def build_platform(
     deployment = DeploymentStack(
         **common("deployment", "approval-to-endpoint deployment"),
         data=data.resources,
+        network=network.resources,
         registry=registry.resources,
     )
     deployment.add_stack_dependency(registry, "rules match the groups the registry creates")
+    deployment.add_stack_dependency(network, "endpoints run in the network's subnets")
     training = TrainingStack(
         **common("training", "SageMaker training pipeline (Autopilot)"),
         data=data.resources,

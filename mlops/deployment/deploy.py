@@ -8,7 +8,8 @@ Order of work, so that a refusal never leaves anything half-created:
 2. endpoint state → busy (Creating, Updating, ...): ``RetryableError`` (the queue retries);
    already serving the wanted config: prune old versions, report ``unchanged``;
 3. quota check for the new fleet (blue/green holds old + new fleet during the switch);
-4. model and endpoint config (deterministic names, reused when they exist), then
+4. model (in the environment's VPC) and endpoint config (deterministic names, reused when
+   they exist; a model outside the VPC is re-created in it), then
    ``CreateEndpoint`` or ``UpdateEndpoint`` with blue/green traffic shifting and
    auto-rollback on the stack's CloudWatch alarms.
 """
@@ -43,6 +44,7 @@ if TYPE_CHECKING:
         DeploymentConfigTypeDef,
         ProductionVariantTypeDef,
         TagTypeDef,
+        VpcConfigTypeDef,
     )
     from mypy_boto3_service_quotas import ServiceQuotasClient
 
@@ -236,18 +238,50 @@ def _ensure_model(
     version: ModelVersion,
     tags: list[TagTypeDef],
 ) -> str:
+    """The version's model, running in the environment's VPC (``settings.vpc_config``).
+
+    An existing model is reused when it runs in that network. One created before the models
+    ran in the VPC, or in a network since replaced, cannot be changed: it is deleted and
+    created again under its name; the endpoint then moves to it blue/green (the network is
+    part of the endpoint settings hash, so the wanted config is new). The live fleet keeps
+    running meanwhile: an endpoint config names the model, which SageMaker reads when it
+    provisions instances (not verified in an account: no credentials here).
+    """
     name = names.model_name(settings.environment, version.group, version.version)
-    try:
-        sagemaker.create_model(
-            ModelName=name,
-            PrimaryContainer={"ModelPackageName": version.arn},
-            ExecutionRoleArn=settings.execution_role_arn,
-            Tags=tags,
-        )
-    except ClientError as error:
-        if "already exist" not in str(error):
-            raise
+    existing = _describe_model(sagemaker, name)
+    if existing is not None:
+        if _same_network(existing.get("VpcConfig"), settings.vpc_config):
+            return name
+        logger.warning("model %s is not in the endpoint network; re-creating it", name)
+        sagemaker.delete_model(ModelName=name)
+    sagemaker.create_model(
+        ModelName=name,
+        PrimaryContainer={"ModelPackageName": version.arn},
+        ExecutionRoleArn=settings.execution_role_arn,
+        # Network isolation stays off: Autopilot's inference containers are not verified to
+        # work isolated, and the isolated subnets already give them no internet path.
+        VpcConfig=settings.vpc_config,
+        Tags=tags,
+    )
     return name
+
+
+def _describe_model(sagemaker: SageMakerClient, name: str) -> dict[str, Any] | None:
+    try:
+        return dict(sagemaker.describe_model(ModelName=name))
+    except ClientError as error:
+        if _is_not_found(error):
+            return None
+        raise
+
+
+def _same_network(current: Any, wanted: VpcConfigTypeDef) -> bool:
+    """Same subnets and security groups, in any order (no VpcConfig: not in the VPC)."""
+    if not isinstance(current, dict):
+        return False
+    return sorted(current.get("Subnets") or []) == sorted(wanted["Subnets"]) and sorted(
+        current.get("SecurityGroupIds") or []
+    ) == sorted(wanted["SecurityGroupIds"])
 
 
 def _ensure_endpoint_config(

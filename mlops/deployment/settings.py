@@ -7,13 +7,21 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from mlops.errors import InputError
+
+if TYPE_CHECKING:
+    from mypy_boto3_sagemaker.type_defs import VpcConfigTypeDef
 
 TrafficShift = Literal["all_at_once", "canary", "linear"]
 TRAFFIC_SHIFTS: tuple[TrafficShift, ...] = ("all_at_once", "canary", "linear")
 _INSTANCE_TYPE = re.compile(r"ml\.[a-z][a-z0-9-]*\.[a-z0-9]+")
+# CreateModel's VpcConfig takes 1-16 subnets and 1-5 security groups.
+_SUBNET_ID = r"subnet-[0-9a-f]{8,17}"
+_SECURITY_GROUP_ID = r"sg-[0-9a-f]{8,17}"
+MAX_SUBNETS = 16
+MAX_SECURITY_GROUPS = 5
 
 # Environment variable names (the Deployment stack sets them).
 ENV_ENVIRONMENT = "MLOPS_ENVIRONMENT"
@@ -29,6 +37,9 @@ ENV_KMS_KEY_ARN = "KMS_KEY_ARN"
 ENV_EXECUTION_ROLE_ARN = "MODEL_EXECUTION_ROLE_ARN"
 ENV_KEEP_PREVIOUS = "KEEP_PREVIOUS_VERSIONS"
 ENV_TOPIC_ARN = "NOTIFICATION_TOPIC_ARN"
+# The Network stack's subnets and workload security group the models' containers run in.
+ENV_SUBNET_IDS = "MODEL_SUBNET_IDS"
+ENV_SECURITY_GROUP_IDS = "MODEL_SECURITY_GROUP_IDS"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -46,6 +57,16 @@ class DeploySettings:
     execution_role_arn: str
     keep_previous_versions: int
     topic_arn: str
+    subnet_ids: tuple[str, ...]
+    security_group_ids: tuple[str, ...]
+
+    @property
+    def vpc_config(self) -> VpcConfigTypeDef:
+        """CreateModel's ``VpcConfig``: the containers get network interfaces in these subnets."""
+        return {
+            "SecurityGroupIds": list(self.security_group_ids),
+            "Subnets": list(self.subnet_ids),
+        }
 
     @property
     def endpoint_settings_hash(self) -> str:
@@ -56,6 +77,10 @@ class DeploySettings:
             "data_capture_percent": self.data_capture_percent,
             "data_capture_uri": self.data_capture_uri,
             "kms_key_arn": self.kms_key_arn,
+            # Models are named by version only: a new network gives a new config, whose
+            # deployment re-creates the model in that network (see deploy._ensure_model).
+            "subnet_ids": sorted(self.subnet_ids),
+            "security_group_ids": sorted(self.security_group_ids),
         }
         return hashlib.sha256(json.dumps(relevant, sort_keys=True).encode()).hexdigest()
 
@@ -75,6 +100,22 @@ class DeploySettings:
                 raise InputError(f"environment variable {name}={value} not in {low}..{high}")
             return int(value)
 
+        def ids(name: str, pattern: str, most: int) -> tuple[str, ...]:
+            """Comma-separated resource ids, 1..``most`` of them, no duplicates."""
+            value = environ.get(name, "")
+            items = value.split(",")
+            if (
+                not value
+                or len(items) > most
+                or len(set(items)) != len(items)
+                or not all(re.fullmatch(pattern, item) for item in items)
+            ):
+                raise InputError(
+                    f"environment variable {name}={value!r} is missing or invalid "
+                    f"(1 to {most} comma-separated ids like {pattern})"
+                )
+            return tuple(items)
+
         shift = text(ENV_TRAFFIC_SHIFT)
         if shift not in TRAFFIC_SHIFTS:
             raise InputError(f"environment variable {ENV_TRAFFIC_SHIFT}={shift!r} unknown")
@@ -93,4 +134,6 @@ class DeploySettings:
             execution_role_arn=text(ENV_EXECUTION_ROLE_ARN, r"arn:aws[a-z-]*:iam::.+"),
             keep_previous_versions=number(ENV_KEEP_PREVIOUS, 0, 20),
             topic_arn=text(ENV_TOPIC_ARN, r"arn:aws[a-z-]*:sns:.+"),
+            subnet_ids=ids(ENV_SUBNET_IDS, _SUBNET_ID, MAX_SUBNETS),
+            security_group_ids=ids(ENV_SECURITY_GROUP_IDS, _SECURITY_GROUP_ID, MAX_SECURITY_GROUPS),
         )

@@ -22,6 +22,7 @@ from mlops.deployment import settings as env
 from mlops.deployment.events import DECISIONS, DETAIL_TYPE, SOURCE
 from stacks.config import EnvironmentConfig
 from stacks.constructs.dead_letter_queue import dead_letter_queue
+from stacks.constructs.network import NetworkResources
 from stacks.constructs.python_function import PythonFunction
 from stacks.data_stack import DataResources
 from stacks.nag import acknowledge, arn_in_finding
@@ -45,6 +46,7 @@ class ApprovalPipeline(Construct):
         *,
         config: EnvironmentConfig,
         data: DataResources,
+        network: NetworkResources,
         groups: tuple[str, ...],
         model_role: iam.IRole,
         rollback_alarms: list[cloudwatch.IAlarm],
@@ -123,6 +125,11 @@ class ApprovalPipeline(Construct):
                 env.ENV_EXECUTION_ROLE_ARN: model_role.role_arn,
                 env.ENV_KEEP_PREVIOUS: str(deployment.keep_previous_versions),
                 env.ENV_TOPIC_ARN: data.notifications.topic_arn,
+                # The models' containers run in the environment's VPC (CreateModel VpcConfig).
+                env.ENV_SUBNET_IDS: cdk.Fn.join(
+                    ",", [subnet.subnet_id for subnet in network.subnets]
+                ),
+                env.ENV_SECURITY_GROUP_IDS: network.workload_security_group.security_group_id,
             },
             log_key=data.key,
             log_retention_days=config.log_retention_days,
@@ -163,6 +170,7 @@ class ApprovalPipeline(Construct):
                     "sagemaker:CreateEndpointConfig",
                     "sagemaker:DeleteEndpointConfig",
                     "sagemaker:CreateModel",
+                    "sagemaker:DescribeModel",
                     "sagemaker:DeleteModel",
                     "sagemaker:AddTags",
                 ],

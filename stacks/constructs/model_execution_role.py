@@ -2,7 +2,8 @@
 
 Least privilege: read model artifacts under ``models/`` of the artifacts bucket, write data
 capture under ``data-capture/``, use the environment's key for both, pull the (AWS-owned)
-inference images, and write the endpoint's logs and metrics.
+inference images, write the endpoint's logs and metrics, and let SageMaker create the
+containers' network interfaces in the environment's VPC (the models run there).
 """
 
 from __future__ import annotations
@@ -12,13 +13,20 @@ from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from mlops.constants import DATA_CAPTURE_PREFIX, MODELS_PREFIX, resource_prefix
+from stacks.constructs.network import NETWORK_INTERFACES_REASON, NetworkResources
 from stacks.data_stack import DataResources
 from stacks.nag import acknowledge, acknowledge_inline_policy, arn_in_finding
 
 
 class ModelExecutionRole(Construct):
     def __init__(
-        self, scope: Construct, construct_id: str, *, environment: str, data: DataResources
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        environment: str,
+        data: DataResources,
+        network: NetworkResources,
     ) -> None:
         super().__init__(scope, construct_id)
         stack = cdk.Stack.of(self)
@@ -94,11 +102,15 @@ class ModelExecutionRole(Construct):
                 conditions={"StringLike": {"cloudwatch:namespace": "/aws/sagemaker/*"}},
             )
         )
+        # CreateModel's VpcConfig: SageMaker attaches network interfaces to the containers.
+        for statement in network.network_interface_statements(self):
+            self.role.add_to_policy(statement)
         acknowledge(
             self.role,
             "AwsSolutions-IAM5[Resource::*]",
             "ecr:GetAuthorizationToken and cloudwatch:PutMetricData have no resource-level "
-            "permissions (PutMetricData is limited to SageMaker namespaces by condition).",
+            "permissions (PutMetricData is limited to SageMaker namespaces by condition); "
+            f"{NETWORK_INTERFACES_REASON}.",
         )
         logs = arn_in_finding(
             stack, "logs", f"log-group:/aws/sagemaker/Endpoints/{resource_prefix(environment)}-*"

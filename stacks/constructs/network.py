@@ -37,14 +37,61 @@ INTERFACE_ENDPOINTS: dict[str, ec2.InterfaceVpcEndpointAwsService] = {
 }
 ZONES = 2
 
+# What SageMaker calls as a role whose containers run in the VPC (docs: "Give SageMaker access
+# to resources in your Amazon VPC"), used through NetworkResources.network_interface_statements.
+DESCRIBE_NETWORK_ACTIONS = (
+    "ec2:DescribeVpcs",
+    "ec2:DescribeSubnets",
+    "ec2:DescribeSecurityGroups",
+    "ec2:DescribeNetworkInterfaces",
+    "ec2:DescribeDhcpOptions",
+)
+NETWORK_INTERFACE_ACTIONS = (
+    "ec2:CreateNetworkInterface",
+    "ec2:CreateNetworkInterfacePermission",
+    "ec2:DeleteNetworkInterface",
+    "ec2:DeleteNetworkInterfacePermission",
+)
+NETWORK_INTERFACES_REASON = (
+    "EC2 Describe calls SageMaker makes for containers in the VPC have no resource-level "
+    "permissions; its network-interface calls are limited to this environment's VPC "
+    "(ec2:Vpc condition)"
+)
+
 
 @dataclass(frozen=True)
 class NetworkResources:
-    """What the Studio stack (and jobs that run in the VPC) receive from the Network stack."""
+    """What the stacks whose containers run in the VPC (Studio, training jobs, endpoints)
+    receive from the Network stack."""
 
     vpc: ec2.IVpc
     subnets: list[ec2.ISubnet]
     workload_security_group: ec2.ISecurityGroup
+
+    def network_interface_statements(self, scope: Construct) -> list[iam.PolicyStatement]:
+        """What a role SageMaker assumes needs to run containers in this VPC (Studio apps,
+        jobs, endpoints): SageMaker creates and deletes their network interfaces as the role.
+
+        The EC2 Describe calls have no resource-level permissions (``*``); the interface
+        calls are limited to this VPC by the ``ec2:Vpc`` condition. Every role acknowledges
+        ``AwsSolutions-IAM5[Resource::*]`` with :data:`NETWORK_INTERFACES_REASON` in its reason.
+        """
+        vpc_arn = cdk.Stack.of(scope).format_arn(
+            service="ec2", resource="vpc", resource_name=self.vpc.vpc_id
+        )
+        return [
+            iam.PolicyStatement(
+                sid="DescribeNetworkForContainersInTheVpc",
+                actions=list(DESCRIBE_NETWORK_ACTIONS),
+                resources=["*"],
+            ),
+            iam.PolicyStatement(
+                sid="NetworkInterfacesInThisVpcOnly",
+                actions=list(NETWORK_INTERFACE_ACTIONS),
+                resources=["*"],
+                conditions={"ArnEquals": {"ec2:Vpc": vpc_arn}},
+            ),
+        ]
 
 
 class Network(Construct):

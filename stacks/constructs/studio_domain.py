@@ -324,33 +324,7 @@ class StudioDomain(Construct):
                 resources=["*"],
                 conditions={"StringLike": {"cloudwatch:namespace": ["/aws/sagemaker/*"]}},
             ),
-            iam.PolicyStatement(
-                sid="DescribeNetworkForJobsInTheVpc",
-                actions=[
-                    "ec2:DescribeVpcs",
-                    "ec2:DescribeSubnets",
-                    "ec2:DescribeSecurityGroups",
-                    "ec2:DescribeNetworkInterfaces",
-                    "ec2:DescribeDhcpOptions",
-                ],
-                resources=["*"],
-            ),
-            iam.PolicyStatement(
-                sid="NetworkInterfacesForJobsInThisVpc",
-                actions=[
-                    "ec2:CreateNetworkInterface",
-                    "ec2:CreateNetworkInterfacePermission",
-                    "ec2:DeleteNetworkInterface",
-                    "ec2:DeleteNetworkInterfacePermission",
-                ],
-                resources=["*"],
-                conditions={
-                    "ArnEquals": {
-                        "ec2:Vpc": f"arn:{partition}:ec2:{region}:{account}:vpc/"
-                        f"{network.vpc.vpc_id}"
-                    }
-                },
-            ),
+            *network.network_interface_statements(self),
             iam.PolicyStatement(
                 sid="ReadSageMakerQuotas",
                 actions=[

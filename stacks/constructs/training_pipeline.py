@@ -25,7 +25,7 @@ from constructs import Construct
 from mlops.constants import MODELS_PREFIX, PIPELINES_PREFIX, TAG_ENVIRONMENT, resource_prefix
 from stacks.config import ConfigError, EnvironmentConfig
 from stacks.constructs.mlops_package import MLOPS_DIR, mlops_bundling
-from stacks.constructs.network import NetworkResources
+from stacks.constructs.network import NETWORK_INTERFACES_REASON, NetworkResources
 from stacks.constructs.pipeline_definition import (
     ROLE_PLACEHOLDER,
     PipelineSettings,
@@ -478,36 +478,19 @@ class TrainingPipeline(Construct):
                 actions=[
                     "cloudwatch:PutMetricData",
                     "ecr:GetAuthorizationToken",
-                    "ec2:DescribeNetworkInterfaces",
-                    "ec2:DescribeVpcs",
-                    "ec2:DescribeDhcpOptions",
-                    "ec2:DescribeSubnets",
-                    "ec2:DescribeSecurityGroups",
                 ],
                 resources=["*"],
             )
         )
         if network:
             # The network interfaces SageMaker creates for the jobs: in this VPC only.
-            vpc_arn = arn(service="ec2", resource="vpc", resource_name=network.vpc.vpc_id)
-            role.add_to_principal_policy(
-                iam.PolicyStatement(
-                    sid="NetworkInterfacesForJobsInThisVpc",
-                    actions=[
-                        "ec2:CreateNetworkInterface",
-                        "ec2:CreateNetworkInterfacePermission",
-                        "ec2:DeleteNetworkInterface",
-                        "ec2:DeleteNetworkInterfacePermission",
-                    ],
-                    resources=["*"],
-                    conditions={"ArnEquals": {"ec2:Vpc": vpc_arn}},
-                )
-            )
+            for statement in network.network_interface_statements(self):
+                role.add_to_principal_policy(statement)
         for finding, reason in (
             (
                 "AwsSolutions-IAM5[Resource::*]",
-                "PutMetricData, ECR GetAuthorizationToken and the ENI calls SageMaker makes for "
-                "VPC jobs have no resource-level permissions.",
+                "PutMetricData and ECR GetAuthorizationToken have no resource-level "
+                f"permissions; {NETWORK_INTERFACES_REASON}.",
             ),
             *(
                 (

@@ -1,6 +1,7 @@
 """A moto account with a model package group, plus stand-ins for what moto lacks.
 
-moto covers the registry, models, endpoint configs and CreateEndpoint. It lacks UpdateEndpoint
+moto covers the registry, models, endpoint configs and CreateEndpoint (CreateModel refuses an
+existing name here, as SageMaker does; moto would replace the model). It lacks UpdateEndpoint
 and Service Quotas for SageMaker: ``update_endpoint`` is answered by a botocore ``before-call``
 hook (the mechanism Stubber uses; botocore has validated the request against the real service
 model before it fires) that records the request and switches moto's endpoint to the new
@@ -29,6 +30,8 @@ REGION = "us-east-1"
 GROUP = "fraud-detection"
 ENVIRONMENT = "dev"
 QUOTA_NAME = "ml.m5.large for endpoint usage"
+SUBNETS = ("subnet-0a1b2c3d4e5f60001", "subnet-0a1b2c3d4e5f60002")
+SECURITY_GROUP = "sg-0a1b2c3d4e5f60003"
 
 
 def settings(**overrides: Any) -> DeploySettings:
@@ -46,6 +49,8 @@ def settings(**overrides: Any) -> DeploySettings:
         "execution_role_arn": f"arn:aws:iam::{DEFAULT_ACCOUNT_ID}:role/model",
         "keep_previous_versions": 1,
         "topic_arn": f"arn:aws:sns:{REGION}:{DEFAULT_ACCOUNT_ID}:notifications",
+        "subnet_ids": SUBNETS,
+        "security_group_ids": (SECURITY_GROUP,),
     }
     values.update(overrides)
     return DeploySettings(**values)
@@ -107,6 +112,28 @@ class Account:
                 {"ServiceCode": "sagemaker"},
             )
 
+    def default_quota(self, value: float) -> None:
+        """The next quota look-up finds no applied endpoint quota, and its AWS default at
+        ``value`` (a quota nobody raised is not listed among the applied ones)."""
+        self.quota_stub.add_response(
+            "list_service_quotas", {"Quotas": []}, {"ServiceCode": "sagemaker"}
+        )
+        self.quota_stub.add_response(
+            "list_aws_default_service_quotas",
+            {
+                "Quotas": [
+                    {
+                        "ServiceCode": "sagemaker",
+                        "QuotaCode": "L-ENDPOINT",
+                        "QuotaName": QUOTA_NAME,
+                        "Value": value,
+                        "Adjustable": True,
+                    }
+                ]
+            },
+            {"ServiceCode": "sagemaker"},
+        )
+
     def endpoint(self, name: str) -> dict[str, Any]:
         return dict(self.sagemaker.describe_endpoint(EndpointName=name))
 
@@ -164,8 +191,23 @@ def account() -> Iterator[Account]:
             endpoint.endpoint_config_name = request["EndpointConfigName"]
             return (AWSResponse("", 200, HTTPHeaders(), None), {"EndpointArn": endpoint.arn})
 
+        def refuse_existing_model(params: dict[str, Any], **kwargs: Any) -> Any:
+            # SageMaker refuses to create a model whose name exists; moto would replace it.
+            name = json.loads(params["body"])["ModelName"]
+            if name not in sagemaker_backends[DEFAULT_ACCOUNT_ID][REGION]._models:
+                return None
+            error = {
+                "Code": "ValidationException",
+                "Message": f"Cannot create already "
+                f'existing model "arn:aws:sagemaker:{REGION}:{DEFAULT_ACCOUNT_ID}:model/{name}"',
+            }
+            return (AWSResponse("", 400, HTTPHeaders(), None), {"Error": error})
+
         clients.sagemaker.meta.events.register_first(
             "before-call.sagemaker.UpdateEndpoint", fake_update_endpoint
+        )
+        clients.sagemaker.meta.events.register_first(
+            "before-call.sagemaker.CreateModel", refuse_existing_model
         )
         with stub:
             yield created

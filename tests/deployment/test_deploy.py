@@ -18,7 +18,14 @@ from mlops.constants import (
 from mlops.deployment import names
 from mlops.deployment.deploy import QuotaExceededError, converge
 from mlops.errors import RetryableError
-from tests.deployment.conftest import ENVIRONMENT, GROUP, Account, settings
+from tests.deployment.conftest import (
+    ENVIRONMENT,
+    GROUP,
+    SECURITY_GROUP,
+    SUBNETS,
+    Account,
+    settings,
+)
 
 ENDPOINT = names.endpoint_name(ENVIRONMENT, GROUP)
 
@@ -50,6 +57,9 @@ def test_approve_v1_creates_the_endpoint_serving_v1(account: Account) -> None:
     assert capture["KmsKeyId"] == config["KmsKeyId"]
     model = account.sagemaker.describe_model(ModelName=variant["ModelName"])
     assert model["PrimaryContainer"]["ModelPackageName"] == v1
+    # The containers run in the environment's private subnets, in the workload group.
+    assert model["VpcConfig"] == {"SecurityGroupIds": [SECURITY_GROUP], "Subnets": list(SUBNETS)}
+    assert not model.get("EnableNetworkIsolation")
     tags = {
         t["Key"]: t["Value"]
         for t in account.sagemaker.list_tags(ResourceArn=model["ModelArn"])["Tags"]
@@ -264,3 +274,39 @@ def test_settings_change_deploys_a_new_config_of_the_same_version(account: Accou
 
     assert deploy(account, instance_type="ml.m5.large", instance_count=2) == "updated"
     assert account.served_version(ENDPOINT) == 1
+
+
+def test_a_model_outside_the_network_is_recreated_in_it(account: Account) -> None:
+    # v1 went live in another network (the VPC was replaced, or the model predates VPC
+    # placement): the next deployment moves the endpoint's model into the current network.
+    v1 = account.register()
+    account.decide(v1, "Approved")
+    account.quota(4, times=2)
+    old = ("subnet-0ffffffffffff0001", "subnet-0ffffffffffff0002")
+    deploy(account, subnet_ids=old, security_group_ids=("sg-0ffffffffffff0003",))
+
+    assert deploy(account) == "updated"
+
+    assert account.served_version(ENDPOINT) == 1
+    (update,) = account.updates
+    config = account.sagemaker.describe_endpoint_config(
+        EndpointConfigName=update["EndpointConfigName"]
+    )
+    model = account.sagemaker.describe_model(ModelName=config["ProductionVariants"][0]["ModelName"])
+    assert model["ModelName"] == names.model_name(ENVIRONMENT, GROUP, 1)
+    assert model["VpcConfig"] == {"SecurityGroupIds": [SECURITY_GROUP], "Subnets": list(SUBNETS)}
+    assert len(account.sagemaker.list_models()["Models"]) == 1
+
+
+def test_a_model_already_in_the_network_is_reused(account: Account) -> None:
+    v1 = account.register()
+    account.decide(v1, "Approved")
+    account.quota(4, times=2)
+    deploy(account)
+    created = account.sagemaker.describe_model(ModelName=names.model_name(ENVIRONMENT, GROUP, 1))
+
+    # Same network, subnets listed in another order; a new instance count makes a new config.
+    assert deploy(account, subnet_ids=SUBNETS[::-1], instance_count=2) == "updated"
+
+    again = account.sagemaker.describe_model(ModelName=created["ModelName"])
+    assert again["CreationTime"] == created["CreationTime"]

@@ -2,16 +2,29 @@
 
 from __future__ import annotations
 
+import json
+import time
 from typing import Any
 
 import pytest
+from moto.core.models import DEFAULT_ACCOUNT_ID
+from moto.sqs.models import sqs_backends
 
 from lambdas.deploy import handler as deploy_handler
 from mlops.deployment import names
 from mlops.deployment import settings as env
 from mlops.deployment.service import process_batch, retry_delay_seconds
 from mlops.errors import InputError
-from tests.deployment.conftest import ENVIRONMENT, GROUP, Account, settings
+from tests.deployment.conftest import (
+    ENVIRONMENT,
+    GROUP,
+    QUOTA_NAME,
+    REGION,
+    SECURITY_GROUP,
+    SUBNETS,
+    Account,
+    settings,
+)
 from tests.deployment.events import batch, package_event, sqs_record
 
 ENDPOINT = names.endpoint_name(ENVIRONMENT, GROUP)
@@ -95,6 +108,95 @@ def test_quota_short_fails_the_record_and_notifies_on_first_delivery(account: Ac
     assert account.sagemaker.list_models()["Models"] == []
 
 
+def test_failed_endpoint_is_deleted_then_recreated_serving_the_wanted_version(
+    account: Account,
+) -> None:
+    v1, v2 = account.register(), account.register()
+    account.decide(v1, "Approved")
+    account.quota(4, times=2)
+    process_batch(batch(sqs_record(package_event(v1, "Approved"))), settings(), account.clients)
+    account.set_endpoint_status(ENDPOINT, "Failed")  # e.g. a bad update left it Failed
+    account.decide(v2, "Approved")
+    event = package_event(v2, "Approved")
+
+    first = process_batch(batch(sqs_record(event)), settings(), account.clients)
+
+    assert first["batchItemFailures"]  # retried: the endpoint cannot be updated, only deleted
+    assert account.sagemaker.list_endpoints()["Endpoints"] == []
+
+    retry = process_batch(batch(sqs_record(event, receive_count=2)), settings(), account.clients)
+
+    assert retry == {"batchItemFailures": []}
+    assert account.endpoint(ENDPOINT)["EndpointStatus"] != "Failed"
+    assert account.served_version(ENDPOINT) == 2
+    assert account.updates == []  # created again, not updated
+    subjects = [m["Subject"] for m in account.messages()]
+    assert subjects.count(f"Deployment created: {GROUP}") == 2
+
+
+def _delivered(account: Account, event: dict[str, Any], *, receive_count: int) -> dict[str, Any]:
+    """``event`` sent to a FIFO queue named like the record's source and received from it, so
+    the record carries a receipt handle SQS knows (as the Lambda's poller hands it over)."""
+    sqs = account.clients.sqs
+    record = sqs_record(event, receive_count=receive_count)
+    name = record["eventSourceARN"].rsplit(":", 1)[-1]
+    url = sqs.create_queue(
+        QueueName=name, Attributes={"FifoQueue": "true", "ContentBasedDeduplication": "true"}
+    )["QueueUrl"]
+    sqs.send_message(QueueUrl=url, MessageBody=json.dumps(event), MessageGroupId=GROUP)
+    (message,) = sqs.receive_message(QueueUrl=url, VisibilityTimeout=30)["Messages"]
+    return {**record, "receiptHandle": message["ReceiptHandle"]}
+
+
+@pytest.mark.parametrize(("receive_count", "delay"), [(1, 120), (3, 480), (6, 900)])
+def test_busy_endpoint_message_stays_invisible_for_the_backed_off_delay(
+    account: Account, receive_count: int, delay: int
+) -> None:
+    v1, v2 = account.register(), account.register()
+    account.decide(v1, "Approved")
+    account.quota(4)
+    process_batch(batch(sqs_record(package_event(v1, "Approved"))), settings(), account.clients)
+    account.set_endpoint_status(ENDPOINT, "Updating")
+    account.decide(v2, "Approved")
+    record = _delivered(account, package_event(v2, "Approved"), receive_count=receive_count)
+
+    before = time.time()
+    result = process_batch(batch(record), settings(), account.clients)
+    after = time.time()
+
+    assert result == {"batchItemFailures": [{"itemIdentifier": record["messageId"]}]}
+    name = record["eventSourceARN"].rsplit(":", 1)[-1]
+    (message,) = sqs_backends[DEFAULT_ACCOUNT_ID][REGION].queues[name]._messages
+    # Visible again `delay` seconds after the handler ran, not after the 30 s it was received
+    # with (nor the queue's 12-minute visibility timeout).
+    assert before + delay <= message.visible_at / 1000 <= after + delay
+    assert account.served_version(ENDPOINT) == 1
+
+
+@pytest.mark.parametrize(("default", "deployed"), [(2, True), (0, False)])
+def test_without_an_applied_quota_the_aws_default_decides(
+    account: Account, default: float, deployed: bool
+) -> None:
+    v1 = account.register()
+    account.decide(v1, "Approved")
+    account.default_quota(default)  # nobody raised it: only the AWS default is listed
+
+    result = process_batch(
+        batch(sqs_record(package_event(v1, "Approved"))), settings(), account.clients
+    )
+
+    (message,) = account.messages()
+    if deployed:
+        assert result == {"batchItemFailures": []}
+        assert account.served_version(ENDPOINT) == 1
+        assert message["Subject"] == f"Deployment created: {GROUP}"
+    else:
+        assert result["batchItemFailures"]
+        assert account.sagemaker.list_endpoints()["Endpoints"] == []
+        assert message["Subject"] == f"Deployment blocked: {GROUP}"
+        assert f"'{QUOTA_NAME}' is 0, 0 in use, 1 more needed" in message["Message"]
+
+
 def test_retry_delay_backs_off_exponentially_up_to_a_cap() -> None:
     assert [retry_delay_seconds(n) for n in (1, 2, 3, 4, 5, 9)] == [120, 240, 480, 900, 900, 900]
 
@@ -119,6 +221,8 @@ def _environment(monkeypatch: pytest.MonkeyPatch, **overrides: str) -> None:
         env.ENV_EXECUTION_ROLE_ARN: "arn:aws:iam::123456789012:role/model",
         env.ENV_KEEP_PREVIOUS: "2",
         env.ENV_TOPIC_ARN: "arn:aws:sns:us-east-1:123456789012:notifications",
+        env.ENV_SUBNET_IDS: ",".join(SUBNETS),
+        env.ENV_SECURITY_GROUP_IDS: SECURITY_GROUP,
         **overrides,
     }
     for name, value in values.items():

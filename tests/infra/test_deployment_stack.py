@@ -224,3 +224,72 @@ def _model_role_id(synth: Synthesized) -> str:
         == {"Service": "sagemaker.amazonaws.com"}
     ]
     return role_id
+
+
+def _network_value(synth: Synthesized, reference: Any) -> Any:
+    """What a weak cross-stack reference (``Fn::GetStackOutput``) reads from the network."""
+    output = reference["Fn::GetStackOutput"]
+    assert output["StackName"] == synth.platform.network.stack_name
+    return synth.templates["network"]["Outputs"][output["OutputName"]]["Value"]
+
+
+def _network_resource(synth: Synthesized, value: Any) -> dict[str, Any]:
+    logical_id = value["Ref"] if "Ref" in value else value["Fn::GetAtt"][0]
+    resource: dict[str, Any] = synth.templates["network"]["Resources"][logical_id]
+    return resource
+
+
+def test_models_run_in_the_network_stacks_subnets_and_workload_group(
+    dev: Synthesized, prod: Synthesized
+) -> None:
+    for synth in (dev, prod):
+        (function,) = [
+            f
+            for f in synth.resources("deployment", "AWS::Lambda::Function").values()
+            if env.ENV_SUBNET_IDS in f["Properties"].get("Environment", {}).get("Variables", {})
+        ]
+        variables = function["Properties"]["Environment"]["Variables"]
+        separator, subnets = variables[env.ENV_SUBNET_IDS]["Fn::Join"]
+        assert separator == ","
+        subnet_values = [_network_value(synth, subnet) for subnet in subnets]
+        assert len(subnet_values) == 2  # the workload subnets of both zones
+        for value in subnet_values:
+            subnet = _network_resource(synth, value)
+            assert subnet["Type"] == "AWS::EC2::Subnet"
+            assert subnet["Properties"]["MapPublicIpOnLaunch"] is False
+        group_value = _network_value(synth, variables[env.ENV_SECURITY_GROUP_IDS])
+        assert group_value["Fn::GetAtt"][1] == "GroupId"
+        group = _network_resource(synth, group_value)
+        assert group["Type"] == "AWS::EC2::SecurityGroup"
+        assert "Studio apps and jobs" in group["Properties"]["GroupDescription"]
+        assert synth.platform.network in synth.platform.deployment.dependencies
+
+
+def test_model_role_creates_network_interfaces_in_this_vpc_only(dev: Synthesized) -> None:
+    statements = {s.get("Sid"): s for s in _statements(dev, "ModelExecutionRole")}
+    interfaces = statements["NetworkInterfacesInThisVpcOnly"]
+    assert sorted(interfaces["Action"]) == [
+        "ec2:CreateNetworkInterface",
+        "ec2:CreateNetworkInterfacePermission",
+        "ec2:DeleteNetworkInterface",
+        "ec2:DeleteNetworkInterfacePermission",
+    ]
+    assert interfaces["Resource"] == "*"
+    (vpc_arn,) = interfaces["Condition"]["ArnEquals"].values()
+    assert list(interfaces["Condition"]["ArnEquals"]) == ["ec2:Vpc"]
+    parts = vpc_arn["Fn::Join"][1]
+    assert parts[-2] == ":vpc/"
+    vpc = _network_resource(dev, _network_value(dev, parts[-1]))
+    assert vpc["Type"] == "AWS::EC2::VPC"
+    # The Describe calls have no resource-level permissions: read-only, unconditioned.
+    describe = statements["DescribeNetworkForContainersInTheVpc"]
+    assert describe["Resource"] == "*"
+    assert all(action.startswith("ec2:Describe") for action in describe["Action"])
+
+
+def test_endpoint_cleanup_runs_while_the_model_role_exists(dev: Synthesized) -> None:
+    # SageMaker deletes the endpoints' network interfaces as the model role.
+    (cleanup,) = dev.resources("deployment", "Custom::EndpointCleanup").values()
+    model_role = _model_role_id(dev)
+    assert model_role in cleanup["DependsOn"]
+    assert any(d.startswith("ModelExecutionRoleDefaultPolicy") for d in cleanup["DependsOn"])

@@ -49,53 +49,18 @@ IMPLIED: dict[str, dict[str, str]] = {
     },
 }
 
-_SAME_AS_PREFLIGHT = (
-    "Same mlops.quotas code as the quota_preflight function, where the call is recorded; the "
-    "deploy tests' quota fake always finds the applied quota."
-)
-_NOT_YET = "Code path not reached by the current tests (follow-up: a test that reaches it)."
-
 # Per function: granted actions no test reaches, and why. Keep it short: a new entry needs a
-# reason a reviewer accepts, and a test that reaches the call is always better. Entries marked
-# _NOT_YET are calls the code makes (see the function) on paths the tests do not cover yet.
+# reason a reviewer accepts, and a test that reaches the call is always better.
 UNREACHED: dict[str, dict[str, str]] = {
     "deploy": {
         # Used by the Lambda service for the function, not by its code.
         "sqs:ReceiveMessage": "The SQS event source mapping (Lambda's poller) receives as it.",
         "sqs:DeleteMessage": "The event source mapping deletes processed messages as the role.",
         "sqs:GetQueueAttributes": "The event source mapping reads the queue as the role.",
-        "sqs:ChangeMessageVisibility": "service._delay backs off a busy endpoint's message; the "
-        "tests' records name a queue the fake account does not hold, so GetQueueUrl fails first "
-        "(recorded) and the best-effort delay stops there.",
-        "servicequotas:ListAWSDefaultServiceQuotas": _SAME_AS_PREFLIGHT,
-        "sagemaker:DeleteEndpoint": "deploy.converge deletes an endpoint in Failed state "
-        "before re-creating it; " + _NOT_YET,
-    },
-    "quota_preflight": {
-        # quotas.UsageCounter counts running work of each kind a request needs; the tests'
-        # requests need processing and endpoint capacity only.
-        "sagemaker:ListTrainingJobs": _NOT_YET,
-        "sagemaker:DescribeTrainingJob": _NOT_YET,
-        "sagemaker:ListTransformJobs": _NOT_YET,
-        "sagemaker:DescribeTransformJob": _NOT_YET,
-        "sagemaker:DescribeEndpoint": _NOT_YET,
-        "sagemaker:DescribeEndpointConfig": _NOT_YET,
     },
     "teardown": {
         "sqs:SendMessage": "Lambda sends failed asynchronous invocations to the function's "
         "DLQ as the role.",
-        # Studio apps: tests/teardown covers them below clean_idle (discover/plan with Stubber,
-        # moto has no apps), so the scheduled function's own path does not record them.
-        "sagemaker:ListApps": _NOT_YET,
-        "sagemaker:DescribeApp": _NOT_YET,
-        "sagemaker:DeleteApp": _NOT_YET,
-        "sagemaker:DescribeDomain": _NOT_YET,
-        # Expired work of kinds the fake account does not hold (it holds processing jobs).
-        "sagemaker:StopTrainingJob": _NOT_YET,
-        "sagemaker:StopTransformJob": _NOT_YET,
-        "sagemaker:StopAutoMLJob": _NOT_YET,
-        "sagemaker:ListPipelineExecutions": _NOT_YET,
-        "sagemaker:StopPipelineExecution": _NOT_YET,
     },
 }
 

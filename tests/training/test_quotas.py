@@ -306,3 +306,90 @@ def test_preflight_output_is_flat_with_chosen_types(fakes: Fakes) -> None:
         "processing_instance_type": "ml.m5.xlarge",
         "transform_instance_type": "ml.m5.large",
     }
+
+
+def _endpoint_summary(name: str, status: str) -> dict[str, Any]:
+    return {
+        "EndpointName": name,
+        "EndpointArn": f"arn:aws:sagemaker:us-east-1:1:endpoint/{name}",
+        "CreationTime": "2024-01-01",
+        "LastModifiedTime": "2024-01-01",
+        "EndpointStatus": status,
+    }
+
+
+def test_a_deployment_in_progress_holds_its_own_fleet(fakes: Fakes) -> None:
+    """Blue/green: an endpoint switching configs holds the old fleet and the new one; an
+    endpoint being created holds its fleet before it reports variants of its own."""
+    endpoint_quota = "ml.m5.large for endpoint usage"
+    fakes.applied([quota(endpoint_quota, 6, "L-EP")])
+    listed = {"Creating": "new-ep", "Updating": "switching-ep"}
+    for status in ("InService", "Creating", "Updating", "SystemUpdating"):
+        found = [_endpoint_summary(listed[status], status)] if status in listed else []
+        fakes.sagemaker_stub.add_response(
+            "list_endpoints", {"Endpoints": found}, {"StatusEquals": status}
+        )
+        if status == "Creating":  # no variants of its own yet: only the pending deployment
+            fakes.sagemaker_stub.add_response(
+                "describe_endpoint",
+                {
+                    **_endpoint_summary("new-ep", "Creating"),
+                    "EndpointConfigName": "new-ep-v1",
+                    "PendingDeploymentSummary": {
+                        "EndpointConfigName": "new-ep-v1",
+                        "ProductionVariants": [
+                            {
+                                "VariantName": "AllTraffic",
+                                "InstanceType": "ml.m5.large",
+                                "DesiredInstanceCount": 1,
+                            }
+                        ],
+                    },
+                },
+                {"EndpointName": "new-ep"},
+            )
+        if status == "Updating":  # blue: 2 instances of v1 live; green: v2 coming up
+            fakes.sagemaker_stub.add_response(
+                "describe_endpoint",
+                {
+                    **_endpoint_summary("switching-ep", "Updating"),
+                    "EndpointConfigName": "switching-ep-v1",
+                    "ProductionVariants": [
+                        {"VariantName": "AllTraffic", "CurrentInstanceCount": 2}
+                    ],
+                    "PendingDeploymentSummary": {
+                        "EndpointConfigName": "switching-ep-v2",
+                        "ProductionVariants": [
+                            {
+                                "VariantName": "AllTraffic",
+                                "InstanceType": "ml.m5.large",
+                                "CurrentInstanceCount": 1,
+                                "DesiredInstanceCount": 2,
+                            }
+                        ],
+                    },
+                },
+                {"EndpointName": "switching-ep"},
+            )
+            fakes.sagemaker_stub.add_response(
+                "describe_endpoint_config",
+                {
+                    "EndpointConfigName": "switching-ep-v1",
+                    "EndpointConfigArn": "arn:aws:sagemaker:us-east-1:1:endpoint-config/v1",
+                    "ProductionVariants": [
+                        {"VariantName": "AllTraffic", "InstanceType": "ml.m5.large"}
+                    ],
+                    "CreationTime": "2024-01-01",
+                },
+                {"EndpointConfigName": "switching-ep-v1"},
+            )
+    fakes.pending("L-EP", {})
+
+    decision = preflight(
+        [Need("endpoint", "ml.m5.large", 2, fallback_allowed=False)], **fakes.clients
+    )
+
+    # Then 1 (creating) + 2 (blue) + 2 (green, still coming up) of the 6 are held: no room
+    assert decision.checks[0].in_use == 5
+    assert decision.verdict == "stop"
+    assert f"'{endpoint_quota}' is 6, 5 in use, 2 needed" in decision.message
