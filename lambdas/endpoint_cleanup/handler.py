@@ -17,6 +17,8 @@ from mlops.teardown.custom_resource import handle, parse_event
 
 logging.getLogger().setLevel(logging.INFO)
 ENV_ENVIRONMENT = "MLOPS_ENVIRONMENT"
+# Kept back from the function's time to answer CloudFormation after waiting for endpoints.
+ANSWER_MARGIN_SECONDS = 60
 
 
 def handler(event: object, context: object) -> None:
@@ -28,4 +30,10 @@ def handler(event: object, context: object) -> None:
         environment=environment,
         clients=lambda: Clients.from_session(boto3.session.Session()),
         log_stream=str(getattr(context, "log_stream_name", "unknown")),
+        wait_seconds=max(0.0, _remaining_seconds(context) - ANSWER_MARGIN_SECONDS),
     )
+
+
+def _remaining_seconds(context: object) -> float:
+    remaining = getattr(context, "get_remaining_time_in_millis", None)
+    return remaining() / 1000 if callable(remaining) else 0.0

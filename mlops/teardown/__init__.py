@@ -11,10 +11,13 @@ One engine, three callers:
 
 from __future__ import annotations
 
+import time
 from collections.abc import Collection
 from datetime import UTC, datetime
 
-from mlops.teardown.aws import Clients
+from botocore.exceptions import ClientError
+
+from mlops.teardown.aws import Clients, error_code
 from mlops.teardown.discovery import Inventory, discover
 from mlops.teardown.execution import OnOutcome, RetryPolicy, execute
 from mlops.teardown.idle import endpoint_invocations
@@ -51,6 +54,7 @@ __all__ = [
     "clean_idle",
     "delete_endpoints",
     "discover",
+    "endpoints_still_deleting",
     "execute",
     "plan_teardown",
 ]
@@ -117,3 +121,37 @@ def delete_endpoints(
     """Stack delete: every endpoint, endpoint config and model of ``environment``."""
     plan = plan_teardown(clients, environment, ephemeral=False, kinds=ENDPOINT_KINDS)
     return execute(plan, clients, dry_run=False, max_workers=max_workers, retry=retry)
+
+
+def endpoints_still_deleting(
+    clients: Clients,
+    names: Collection[str],
+    *,
+    timeout_seconds: float,
+    poll_seconds: float = 15,
+) -> list[str]:
+    """Wait until the named endpoints are gone; return those still there at the deadline.
+
+    DeleteEndpoint returns at once, but an endpoint in a VPC keeps its network interfaces until
+    SageMaker has finished: the Network stack's subnets and security group cannot be deleted
+    before that, so the stack-delete hook waits here.
+    """
+    deadline = time.monotonic() + timeout_seconds
+    remaining = list(names)
+    while remaining:
+        remaining = [name for name in remaining if _endpoint_exists(clients, name)]
+        if not remaining or time.monotonic() + poll_seconds > deadline:
+            break
+        time.sleep(poll_seconds)
+    return remaining
+
+
+def _endpoint_exists(clients: Clients, name: str) -> bool:
+    try:
+        clients.sagemaker.describe_endpoint(EndpointName=name)
+    except ClientError as error:
+        # SageMaker answers a missing endpoint with ValidationException "Could not find".
+        if error_code(error) == "ValidationException" and "could not find" in str(error).lower():
+            return False
+        raise
+    return True

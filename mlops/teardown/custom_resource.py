@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from mlops.errors import InputError
-from mlops.teardown import Clients, Report, delete_endpoints
+from mlops.teardown import Clients, Kind, Report, Status, delete_endpoints, endpoints_still_deleting
 
 LOG = logging.getLogger(__name__)
 REQUIRED_KEYS = ("RequestType", "ResponseURL", "StackId", "RequestId", "LogicalResourceId")
@@ -44,17 +44,39 @@ def handle(
     environment: str,
     clients: Callable[[], Clients],
     log_stream: str,
+    wait_seconds: float | None = None,
     send: Send | None = None,
 ) -> Report | None:
-    """Run the request and answer CloudFormation; returns the clean-up report on Delete."""
+    """Run the request and answer CloudFormation; returns the clean-up report on Delete.
+
+    On Delete, with ``wait_seconds``, it waits up to that long for the deleted endpoints to be
+    gone (their network interfaces would otherwise block deleting the VPC after this stack).
+    """
     physical_id = event.get("PhysicalResourceId") or f"endpoint-cleanup-{environment}"
     status, reason, report = "SUCCESS", "nothing to do", None
     try:
         if not environment:
             raise InputError("environment variable MLOPS_ENVIRONMENT is not set")
         if event["RequestType"] == "Delete":
-            report = delete_endpoints(clients(), environment)
+            account = clients()
+            report = delete_endpoints(account, environment)
             reason = report.summary()
+            deleted = [
+                o.action.resource.name
+                for o in report.with_status(Status.DONE)
+                if o.action.resource.kind is Kind.ENDPOINT
+            ]
+            left = (
+                endpoints_still_deleting(account, deleted, timeout_seconds=wait_seconds)
+                if wait_seconds is not None
+                else []
+            )
+            if left:
+                status = "FAILED"
+                reason = (
+                    f"{reason}; still deleting after {wait_seconds:.0f} s: {', '.join(left)} "
+                    "(run cdk destroy again once they are gone)"
+                )
             LOG.info("endpoint clean-up report: %s", json.dumps(report.as_dict(), default=str))
             if not report.ok:
                 status = "FAILED"

@@ -13,8 +13,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import aws_cdk as cdk
+from aws_cdk import aws_iam as iam
 from constructs import Construct, IConstruct
 
+from mlops.constants import resource_prefix
 from stacks.config import EnvironmentConfig
 from stacks.constructs.python_function import PythonFunction
 from stacks.constructs.teardown_permissions import act_on_tagged, read_by_tag
@@ -65,6 +67,21 @@ class EndpointCleanup(Construct):
                 ],
                 ["endpoint/*", "endpoint-config/*", "model/*"],
             )
+        )
+        # Waiting for deleted endpoints to be gone: a deleted endpoint has no tags left to
+        # match, so this read is scoped by the deploy Lambda's endpoint names instead.
+        endpoints = f"endpoint/{resource_prefix(config.name)}-*"
+        role.add_to_policy(
+            iam.PolicyStatement(
+                sid="WaitForEndpointDeletion",
+                actions=["sagemaker:DescribeEndpoint"],
+                resources=[stack.format_arn(service="sagemaker", resource=endpoints)],
+            )
+        )
+        acknowledge(
+            role,
+            f"AwsSolutions-IAM5[Resource::{arn_in_finding(stack, 'sagemaker', endpoints)}]",
+            "Describes only endpoints named with this environment's prefix (deploy Lambda's).",
         )
         acknowledge(
             role,

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import json
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from botocore.awsrequest import AWSResponse, HTTPHeaders
 
 from lambdas.endpoint_cleanup import handler as endpoint_cleanup
 from lambdas.teardown import handler as scheduled
 from mlops.errors import InputError
-from mlops.teardown import custom_resource
+from mlops.teardown import custom_resource, endpoints_still_deleting
 from mlops.teardown.scheduled import ScheduledSettings, run_scheduled
 from tests.teardown.conftest import ENV, Account, age_endpoint, count_serving
 
@@ -156,3 +158,91 @@ def test_scheduled_event_override_must_be_boolean(account: Account) -> None:
     settings = ScheduledSettings.from_environ(SETTINGS)
     with pytest.raises(InputError, match=r"event\.dry_run must be true or false"):
         run_scheduled({"dry_run": "yes"}, settings, account.clients, None)  # type: ignore[arg-type]
+
+
+class LingeringEndpoints:
+    """SageMaker deletes endpoints asynchronously; moto deletes them at once. This answers
+    DescribeEndpoint with `Deleting` for the first ``polls`` calls per endpoint, as AWS would."""
+
+    def __init__(self, polls: int) -> None:
+        self.polls = polls
+        self.seen: dict[str, int] = {}
+
+    def __call__(self, params: dict[str, Any], **kwargs: Any) -> Any:
+        name = json.loads(params["body"])["EndpointName"]
+        self.seen[name] = self.seen.get(name, 0) + 1
+        if self.seen[name] > self.polls:
+            return None  # moto answers: the endpoint is gone
+        body = {"EndpointName": name, "EndpointStatus": "Deleting"}
+        return (AWSResponse("", 200, HTTPHeaders(), None), body)
+
+
+def test_delete_waits_until_deleted_endpoints_are_gone(
+    account: Account, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lingering = LingeringEndpoints(polls=2)
+    account.clients.sagemaker.meta.events.register_first(
+        "before-call.sagemaker.DescribeEndpoint", lingering
+    )
+    naps: list[float] = []
+    monkeypatch.setattr(time, "sleep", naps.append)
+    responses = Responses()
+    custom_resource.handle(
+        EVENT,
+        environment=ENV,
+        clients=lambda: account.clients,
+        log_stream="s",
+        wait_seconds=300,
+        send=responses,
+    )
+    assert responses.sent[0][1]["Status"] == "SUCCESS"
+    assert set(lingering.seen) == set(account.ours)  # only ours are waited for
+    assert all(count == 3 for count in lingering.seen.values())  # 2x Deleting, then gone
+    assert naps == [15, 15]
+
+
+def test_delete_answers_failed_when_endpoints_outlast_the_wait(
+    account: Account, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    account.clients.sagemaker.meta.events.register_first(
+        "before-call.sagemaker.DescribeEndpoint", LingeringEndpoints(polls=1000)
+    )
+    monkeypatch.setattr(time, "sleep", lambda seconds: None)
+    responses = Responses()
+    custom_resource.handle(
+        EVENT,
+        environment=ENV,
+        clients=lambda: account.clients,
+        log_stream="s",
+        wait_seconds=0,
+        send=responses,
+    )
+    body = responses.sent[0][1]
+    assert body["Status"] == "FAILED"
+    assert "still deleting after 0 s: " in body["Reason"]
+    assert all(name in body["Reason"] for name in account.ours)
+    assert "run cdk destroy again" in body["Reason"]
+    assert count_serving(account.clients, account.ours) == 0  # the deletes did happen
+
+
+def test_handler_waits_for_the_time_the_function_has_left(
+    account: Account, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    class Context:
+        log_stream_name = "stream"
+
+        def get_remaining_time_in_millis(self) -> int:
+            return 10 * 60 * 1000
+
+    waited: list[float] = []
+
+    def spy(clients: Any, names: Any, *, timeout_seconds: float) -> list[str]:
+        waited.append(timeout_seconds)
+        return endpoints_still_deleting(clients, names, timeout_seconds=timeout_seconds)
+
+    monkeypatch.setenv("MLOPS_ENVIRONMENT", ENV)
+    monkeypatch.setattr(custom_resource, "endpoints_still_deleting", spy)
+    monkeypatch.setattr(custom_resource, "_put", lambda url, body: None)
+    endpoint_cleanup.handler(EVENT, Context())
+    assert waited == [600 - endpoint_cleanup.ANSWER_MARGIN_SECONDS]
+    assert count_serving(account.clients, account.ours) == 0
