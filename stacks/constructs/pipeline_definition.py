@@ -142,32 +142,26 @@ def build_definition(settings: PipelineSettings) -> Definition:
     role = ROLE_PLACEHOLDER
     key = placeholder("KeyArn")
     artifacts = f"s3://{placeholder('ArtifactsBucket')}"
-    run_prefix: Any = Join(
-        on="/",
-        values=[
-            artifacts,
-            PIPELINES_PREFIX.rstrip("/"),
-            s.environment,
-            ExecutionVariables.PIPELINE_EXECUTION_ID,
-        ],
-    )
+
+    def execution_path(top_prefix: str, *parts: str) -> Any:
+        """``s3://<artifacts>/<top>/<env>/<execution id>/<parts>``: one folder per run."""
+        run_folder = Join(
+            on="/",
+            values=[
+                artifacts,
+                top_prefix.rstrip("/"),
+                s.environment,
+                ExecutionVariables.PIPELINE_EXECUTION_ID,
+            ],
+        )
+        return Join(on="/", values=[run_folder, *parts])
 
     def run_path(*parts: str) -> Any:
-        return Join(on="/", values=[run_prefix, *parts])
-
-    # Model artifacts go under models/: the only prefix the endpoints' role may read.
-    models_prefix: Any = Join(
-        on="/",
-        values=[
-            artifacts,
-            MODELS_PREFIX.rstrip("/"),
-            s.environment,
-            ExecutionVariables.PIPELINE_EXECUTION_ID,
-        ],
-    )
+        return execution_path(PIPELINES_PREFIX, *parts)
 
     def models_path(*parts: str) -> Any:
-        return Join(on="/", values=[models_prefix, *parts])
+        """Model artifacts go under models/: the only prefix the endpoints' role may read."""
+        return execution_path(MODELS_PREFIX, *parts)
 
     network = None
     if s.subnet_count:

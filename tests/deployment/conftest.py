@@ -23,6 +23,7 @@ from moto import mock_aws
 from moto.core.models import DEFAULT_ACCOUNT_ID
 from moto.sagemaker.models import sagemaker_backends
 
+from mlops.deployment import settings as env
 from mlops.deployment.service import Clients
 from mlops.deployment.settings import DeploySettings
 
@@ -32,6 +33,24 @@ ENVIRONMENT = "dev"
 QUOTA_NAME = "ml.m5.large for endpoint usage"
 SUBNETS = ("subnet-0a1b2c3d4e5f60001", "subnet-0a1b2c3d4e5f60002")
 SECURITY_GROUP = "sg-0a1b2c3d4e5f60003"
+# The deploy function's environment as the Deployment stack sets it (valid values).
+DEPLOY_ENVIRONMENT = {
+    env.ENV_ENVIRONMENT: "dev",
+    env.ENV_GROUPS: GROUP,
+    env.ENV_INSTANCE_TYPE: "ml.m5.large",
+    env.ENV_INSTANCE_COUNT: "1",
+    env.ENV_TRAFFIC_SHIFT: "canary",
+    env.ENV_CANARY_PERCENT: "10",
+    env.ENV_BAKE_MINUTES: "5",
+    env.ENV_DATA_CAPTURE_PERCENT: "100",
+    env.ENV_DATA_CAPTURE_URI: "s3://artifacts/data-capture",
+    env.ENV_KMS_KEY_ARN: "arn:aws:kms:us-east-1:123456789012:key/1",
+    env.ENV_EXECUTION_ROLE_ARN: "arn:aws:iam::123456789012:role/model",
+    env.ENV_KEEP_PREVIOUS: "2",
+    env.ENV_TOPIC_ARN: "arn:aws:sns:us-east-1:123456789012:notifications",
+    env.ENV_SUBNET_IDS: ",".join(SUBNETS),
+    env.ENV_SECURITY_GROUP_IDS: SECURITY_GROUP,
+}
 
 
 def settings(**overrides: Any) -> DeploySettings:

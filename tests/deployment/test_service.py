@@ -16,12 +16,11 @@ from mlops.deployment import settings as env
 from mlops.deployment.service import process_batch, retry_delay_seconds
 from mlops.errors import InputError
 from tests.deployment.conftest import (
+    DEPLOY_ENVIRONMENT,
     ENVIRONMENT,
     GROUP,
     QUOTA_NAME,
     REGION,
-    SECURITY_GROUP,
-    SUBNETS,
     Account,
     settings,
 )
@@ -207,24 +206,7 @@ def test_event_without_records_is_refused(account: Account) -> None:
 
 
 def _environment(monkeypatch: pytest.MonkeyPatch, **overrides: str) -> None:
-    values = {
-        env.ENV_ENVIRONMENT: "dev",
-        env.ENV_GROUPS: GROUP,
-        env.ENV_INSTANCE_TYPE: "ml.m5.large",
-        env.ENV_INSTANCE_COUNT: "1",
-        env.ENV_TRAFFIC_SHIFT: "canary",
-        env.ENV_CANARY_PERCENT: "10",
-        env.ENV_BAKE_MINUTES: "5",
-        env.ENV_DATA_CAPTURE_PERCENT: "100",
-        env.ENV_DATA_CAPTURE_URI: "s3://artifacts/data-capture",
-        env.ENV_KMS_KEY_ARN: "arn:aws:kms:us-east-1:123456789012:key/1",
-        env.ENV_EXECUTION_ROLE_ARN: "arn:aws:iam::123456789012:role/model",
-        env.ENV_KEEP_PREVIOUS: "2",
-        env.ENV_TOPIC_ARN: "arn:aws:sns:us-east-1:123456789012:notifications",
-        env.ENV_SUBNET_IDS: ",".join(SUBNETS),
-        env.ENV_SECURITY_GROUP_IDS: SECURITY_GROUP,
-        **overrides,
-    }
+    values = {**DEPLOY_ENVIRONMENT, **overrides}
     for name, value in values.items():
         monkeypatch.setenv(name, value)
 

@@ -7,25 +7,9 @@ import pytest
 from mlops.deployment import settings as env
 from mlops.deployment.settings import DeploySettings
 from mlops.errors import InputError
-from tests.deployment.conftest import SECURITY_GROUP, SUBNETS
+from tests.deployment.conftest import DEPLOY_ENVIRONMENT, SECURITY_GROUP, SUBNETS
 
-VALID = {
-    env.ENV_ENVIRONMENT: "dev",
-    env.ENV_GROUPS: "fraud-detection",
-    env.ENV_INSTANCE_TYPE: "ml.m5.large",
-    env.ENV_INSTANCE_COUNT: "1",
-    env.ENV_TRAFFIC_SHIFT: "canary",
-    env.ENV_CANARY_PERCENT: "10",
-    env.ENV_BAKE_MINUTES: "5",
-    env.ENV_DATA_CAPTURE_PERCENT: "100",
-    env.ENV_DATA_CAPTURE_URI: "s3://artifacts/data-capture",
-    env.ENV_KMS_KEY_ARN: "arn:aws:kms:us-east-1:123456789012:key/1",
-    env.ENV_EXECUTION_ROLE_ARN: "arn:aws:iam::123456789012:role/model",
-    env.ENV_KEEP_PREVIOUS: "2",
-    env.ENV_TOPIC_ARN: "arn:aws:sns:us-east-1:123456789012:notifications",
-    env.ENV_SUBNET_IDS: ",".join(SUBNETS),
-    env.ENV_SECURITY_GROUP_IDS: SECURITY_GROUP,
-}
+VALID = DEPLOY_ENVIRONMENT
 
 
 def test_network_ids_become_the_models_vpc_config() -> None:
