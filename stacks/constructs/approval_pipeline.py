@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import aws_cdk as cdk
 from aws_cdk import aws_cloudwatch as cloudwatch
-from aws_cdk import aws_cloudwatch_actions as actions
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
@@ -21,7 +20,7 @@ from mlops.constants import DATA_CAPTURE_PREFIX, resource_prefix
 from mlops.deployment import settings as env
 from mlops.deployment.events import DECISIONS, DETAIL_TYPE, SOURCE
 from stacks.config import EnvironmentConfig
-from stacks.constructs.dead_letter_queue import dead_letter_queue
+from stacks.constructs.dead_letter_queue import alarm_on_dead_letters, dead_letter_queue
 from stacks.constructs.network import NetworkResources
 from stacks.constructs.python_function import PythonFunction
 from stacks.data_stack import DataResources
@@ -251,31 +250,19 @@ class ApprovalPipeline(Construct):
                 "the versions of the configured groups.",
             )
 
-        self.dlq_alarm = cloudwatch.Alarm(
+        self.dlq_alarm = alarm_on_dead_letters(
             self,
             "DeadLetterAlarm",
+            self.dead_letter_queue,
             alarm_name=f"{prefix}-deploy-dead-letters",
-            alarm_description="Approval events that could not be deployed: see docs/deployment.md",
-            metric=self.dead_letter_queue.metric_approximate_number_of_messages_visible(
-                period=cdk.Duration.minutes(5), statistic="Maximum"
-            ),
-            threshold=1,
-            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-            evaluation_periods=1,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            description="Approval events that could not be deployed: see docs/deployment.md",
+            notify=data.notifications,
         )
-        self.dlq_alarm.add_alarm_action(actions.SnsAction(data.notifications))
-        self.delivery_alarm = cloudwatch.Alarm(
+        self.delivery_alarm = alarm_on_dead_letters(
             self,
             "UndeliveredAlarm",
+            self.delivery_dead_letter_queue,
             alarm_name=f"{prefix}-deploy-undelivered-events",
-            alarm_description="Approval events EventBridge could not put on the deploy queue",
-            metric=self.delivery_dead_letter_queue.metric_approximate_number_of_messages_visible(
-                period=cdk.Duration.minutes(5), statistic="Maximum"
-            ),
-            threshold=1,
-            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-            evaluation_periods=1,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            description="Approval events EventBridge could not put on the deploy queue",
+            notify=data.notifications,
         )
-        self.delivery_alarm.add_alarm_action(actions.SnsAction(data.notifications))
