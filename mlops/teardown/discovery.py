@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
@@ -100,13 +101,44 @@ def discover(
     found: list[Resource] = []
     listers: dict[Kind, Callable[[SageMakerClient, set[str]], Iterator[Resource]]] = {
         Kind.ENDPOINT: _endpoints,
-        Kind.ENDPOINT_CONFIG: _endpoint_configs,
-        Kind.MODEL: _models,
-        Kind.AUTOML_JOB: _automl_jobs,
-        Kind.TRAINING_JOB: _training_jobs,
-        Kind.PROCESSING_JOB: _processing_jobs,
-        Kind.TRANSFORM_JOB: _transform_jobs,
-        Kind.MODEL_PACKAGE_GROUP: _model_package_groups,
+        Kind.ENDPOINT_CONFIG: _lister(
+            Kind.ENDPOINT_CONFIG, "list_endpoint_configs", "EndpointConfigs", "EndpointConfig"
+        ),
+        Kind.MODEL: _lister(Kind.MODEL, "list_models", "Models", "Model"),
+        Kind.AUTOML_JOB: _lister(
+            Kind.AUTOML_JOB,
+            "list_auto_ml_jobs",
+            "AutoMLJobSummaries",
+            "AutoMLJob",
+            running_only=True,
+        ),
+        Kind.TRAINING_JOB: _lister(
+            Kind.TRAINING_JOB,
+            "list_training_jobs",
+            "TrainingJobSummaries",
+            "TrainingJob",
+            running_only=True,
+        ),
+        Kind.PROCESSING_JOB: _lister(
+            Kind.PROCESSING_JOB,
+            "list_processing_jobs",
+            "ProcessingJobSummaries",
+            "ProcessingJob",
+            running_only=True,
+        ),
+        Kind.TRANSFORM_JOB: _lister(
+            Kind.TRANSFORM_JOB,
+            "list_transform_jobs",
+            "TransformJobSummaries",
+            "TransformJob",
+            running_only=True,
+        ),
+        Kind.MODEL_PACKAGE_GROUP: _lister(
+            Kind.MODEL_PACKAGE_GROUP,
+            "list_model_package_groups",
+            "ModelPackageGroupSummaryList",
+            "ModelPackageGroup",
+        ),
         Kind.PIPELINE_EXECUTION: _pipeline_executions,
     }
     for kind, lister in listers.items():
@@ -152,42 +184,20 @@ def _endpoints(sm: SageMakerClient, ours: set[str]) -> Iterator[Resource]:
             )
 
 
-def _endpoint_configs(sm: SageMakerClient, ours: set[str]) -> Iterator[Resource]:
-    for item in _pages(sm, "list_endpoint_configs", "EndpointConfigs"):
-        if item["EndpointConfigArn"].lower() in ours:
-            name = item["EndpointConfigName"]
-            yield Resource(
-                kind=Kind.ENDPOINT_CONFIG,
-                name=name,
-                arn=item["EndpointConfigArn"],
-                params={"EndpointConfigName": name},
-                since=item["CreationTime"],
-            )
-
-
-def _models(sm: SageMakerClient, ours: set[str]) -> Iterator[Resource]:
-    for item in _pages(sm, "list_models", "Models"):
-        if item["ModelArn"].lower() in ours:
-            name = item["ModelName"]
-            yield Resource(
-                kind=Kind.MODEL,
-                name=name,
-                arn=item["ModelArn"],
-                params={"ModelName": name},
-                since=item["CreationTime"],
-            )
-
-
-def _jobs(
+def _listed(
     sm: SageMakerClient,
     ours: set[str],
+    *,
     kind: Kind,
     operation: str,
     key: str,
     prefix: str,
+    running_only: bool = False,
 ) -> Iterator[Resource]:
-    """Running jobs only: stopped and finished ones cost nothing and need no action."""
-    for item in _pages(sm, operation, key, StatusEquals=RUNNING_JOB):
+    """Resources of one SageMaker list call whose ``<prefix>Arn`` is ours. With
+    ``running_only`` (jobs), stopped and finished ones are left out: they cost nothing."""
+    filters = {"StatusEquals": RUNNING_JOB} if running_only else {}
+    for item in _pages(sm, operation, key, **filters):
         if item[f"{prefix}Arn"].lower() in ours:
             name = item[f"{prefix}Name"]
             yield Resource(
@@ -195,54 +205,22 @@ def _jobs(
                 name=name,
                 arn=item[f"{prefix}Arn"],
                 params={f"{prefix}Name": name},
-                status=RUNNING_JOB,
+                status=RUNNING_JOB if running_only else "",
                 since=item["CreationTime"],
             )
 
 
-def _automl_jobs(sm: SageMakerClient, ours: set[str]) -> Iterator[Resource]:
-    return _jobs(sm, ours, Kind.AUTOML_JOB, "list_auto_ml_jobs", "AutoMLJobSummaries", "AutoMLJob")
-
-
-def _training_jobs(sm: SageMakerClient, ours: set[str]) -> Iterator[Resource]:
-    return _jobs(
-        sm, ours, Kind.TRAINING_JOB, "list_training_jobs", "TrainingJobSummaries", "TrainingJob"
+def _lister(
+    kind: Kind, operation: str, key: str, prefix: str, *, running_only: bool = False
+) -> Callable[[SageMakerClient, set[str]], Iterator[Resource]]:
+    return partial(
+        _listed,
+        kind=kind,
+        operation=operation,
+        key=key,
+        prefix=prefix,
+        running_only=running_only,
     )
-
-
-def _processing_jobs(sm: SageMakerClient, ours: set[str]) -> Iterator[Resource]:
-    return _jobs(
-        sm,
-        ours,
-        Kind.PROCESSING_JOB,
-        "list_processing_jobs",
-        "ProcessingJobSummaries",
-        "ProcessingJob",
-    )
-
-
-def _transform_jobs(sm: SageMakerClient, ours: set[str]) -> Iterator[Resource]:
-    return _jobs(
-        sm,
-        ours,
-        Kind.TRANSFORM_JOB,
-        "list_transform_jobs",
-        "TransformJobSummaries",
-        "TransformJob",
-    )
-
-
-def _model_package_groups(sm: SageMakerClient, ours: set[str]) -> Iterator[Resource]:
-    for item in _pages(sm, "list_model_package_groups", "ModelPackageGroupSummaryList"):
-        if item["ModelPackageGroupArn"].lower() in ours:
-            name = item["ModelPackageGroupName"]
-            yield Resource(
-                kind=Kind.MODEL_PACKAGE_GROUP,
-                name=name,
-                arn=item["ModelPackageGroupArn"],
-                params={"ModelPackageGroupName": name},
-                since=item["CreationTime"],
-            )
 
 
 def _pipeline_executions(sm: SageMakerClient, ours: set[str]) -> Iterator[Resource]:
