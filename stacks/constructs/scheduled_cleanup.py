@@ -21,7 +21,7 @@ from mlops.teardown.scheduled import (
     ENV_TOPIC_ARN,
 )
 from stacks.config import EnvironmentConfig
-from stacks.constructs.dead_letter_queue import dead_letter_queue
+from stacks.constructs.dead_letter_queue import alarm_on_dead_letters, dead_letter_queue
 from stacks.constructs.python_function import PythonFunction
 from stacks.constructs.teardown_permissions import act_on_tagged, read_by_tag, sagemaker_arn
 from stacks.data_stack import DataResources
@@ -55,6 +55,15 @@ class ScheduledCleanup(Construct):
             "DeadLetterQueue",
             key=data.key,
             holds="failed schedule deliveries and failed clean-up runs",
+        )
+        self.dead_letter_alarm = alarm_on_dead_letters(
+            self,
+            "DeadLetterAlarm",
+            self.dead_letter_queue,
+            alarm_name=f"{resource_prefix(config.name)}-teardown-dead-letters",
+            description="Scheduled clean-up runs that failed or were never delivered: "
+            "see docs/teardown.md",
+            notify=data.notifications,
         )
         self.function = PythonFunction(
             self,

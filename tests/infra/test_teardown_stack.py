@@ -83,6 +83,19 @@ def test_dead_letter_queue_is_kms_encrypted_with_the_data_key(dev: Synthesized) 
     assert "DataKey" in str(key)
 
 
+def test_dead_letters_raise_an_alarm_that_notifies(dev: Synthesized) -> None:
+    queue_id, _ = _one(dev, "teardown", "AWS::SQS::Queue")
+    _, alarm = _one(dev, "teardown", "AWS::CloudWatch::Alarm")
+    properties = alarm["Properties"]
+    assert properties["AlarmName"] == "mlops-dev-teardown-dead-letters"
+    assert properties["Dimensions"] == [
+        {"Name": "QueueName", "Value": {"Fn::GetAtt": [queue_id, "QueueName"]}}
+    ]
+    assert properties["Threshold"] == 1
+    assert properties["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
+    assert "NotificationsTopic" in str(properties["AlarmActions"])
+
+
 @pytest.mark.parametrize(
     ("env", "dry_run", "endpoint_idle_hours"), [("dev", "false", "12"), ("prod", "true", "168")]
 )
