@@ -14,7 +14,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from anywher
 
 import numpy as np
 
-from mlops import evaluation
+from mlops.training import evaluation
 from stacks.constructs.pipeline_definition import PipelineSettings, build_definition
 
 SETTINGS = PipelineSettings(

@@ -19,9 +19,9 @@ from mlops.errors import MlopsError
 # Modules with a ``register(subparsers)`` function, imported lazily so `--help` stays fast.
 _FEATURES: tuple[str, ...] = (
     "mlops.data.cli",
-    "mlops.teardown_cli",
-    "mlops.pipeline_cli",
-    "mlops.models_cli",
+    "mlops.teardown.cli",
+    "mlops.training.cli",
+    "mlops.deployment.cli",
 )
 
 

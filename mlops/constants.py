@@ -26,3 +26,12 @@ STUDIO_SHARING_PREFIX: Final = "studio-sharing/"
 def resource_prefix(environment: str) -> str:
     """Name prefix of the SageMaker resources an environment creates at run time."""
     return f"mlops-{environment}"
+
+
+def model_package_group_name(environment: str, group: str) -> str:
+    """The SageMaker name of the configured group ``group`` in ``environment``.
+
+    Model Package Group names are unique per account and region, and two environments may
+    share an account: each environment's groups carry its prefix (``mlops-dev-fraud-detection``).
+    """
+    return f"{resource_prefix(environment)}-{group}"

@@ -9,7 +9,7 @@ import pytest
 from tests.synth import Synthesized, synthesize
 
 # Records the AWS calls of each Lambda function's code during the run (least privilege).
-pytest_plugins = ["tests.security.recorder"]
+pytest_plugins = ["tests.security.recorder", "tests.shipped.fixtures"]
 
 
 @pytest.fixture(autouse=True)

@@ -17,6 +17,7 @@ from typing import Any
 import aws_cdk as cdk
 
 from stacks.platform import Platform, build_platform
+from tests.shipped.assembly import Assembly
 
 ROOT = Path(__file__).resolve().parent.parent
 _HASH = re.compile(r"[0-9a-f]{64}")
@@ -24,13 +25,20 @@ _HASH = re.compile(r"[0-9a-f]{64}")
 
 def cdk_context(env: str) -> dict[str, Any]:
     context: dict[str, Any] = json.loads((ROOT / "cdk.json").read_text())["context"]
-    return {**context, "env": env}
+    # The CLI also asks for asset metadata (`aws:asset:path`): where each staged asset is.
+    return {**context, "env": env, "aws:cdk:enable-asset-metadata": True}
 
 
 @dataclass(frozen=True)
 class Synthesized:
     platform: Platform
     templates: dict[str, dict[str, Any]]  # by stack part: "data", "network", ...
+    outdir: Path  # the cloud assembly: templates and staged assets, as `cdk synth` writes them
+
+    @functools.cached_property
+    def assembly(self) -> Assembly:
+        """The assembly read from disk (what ships), not from the CDK objects."""
+        return Assembly(self.outdir)
 
     def resources(self, stack: str, resource_type: str) -> dict[str, dict[str, Any]]:
         return {
@@ -56,7 +64,7 @@ def synthesize(env: str) -> Synthesized:
     assembly = app.synth()
     prefix = f"fraud-mlops-{env}-"
     templates = {stack.stack_name.removeprefix(prefix): stack.template for stack in assembly.stacks}
-    return Synthesized(platform=platform, templates=templates)
+    return Synthesized(platform=platform, templates=templates, outdir=Path(assembly.directory))
 
 
 def normalized(template: dict[str, Any]) -> Any:

@@ -15,7 +15,7 @@ from typing import Any
 import boto3
 
 from mlops.errors import InputError
-from mlops.quotas import PreflightRequest, preflight, preflight_output
+from mlops.training.quotas import PreflightRequest, preflight, preflight_output
 
 
 def _settings() -> tuple[str | None, bool]:

@@ -23,7 +23,6 @@ from typing import TYPE_CHECKING, Any, Literal, cast
 
 from botocore.exceptions import ClientError
 
-from mlops import quotas
 from mlops.constants import (
     MANAGED_BY_VALUE,
     TAG_ENVIRONMENT,
@@ -36,6 +35,7 @@ from mlops.deployment import names
 from mlops.deployment.settings import DeploySettings
 from mlops.errors import MlopsError, RetryableError
 from mlops.registry import ModelVersion, wanted_version
+from mlops.training import quotas
 
 if TYPE_CHECKING:
     from mypy_boto3_sagemaker import SageMakerClient

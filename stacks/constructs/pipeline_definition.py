@@ -361,7 +361,7 @@ def build_definition(settings: PipelineSettings) -> Definition:
     prepare = ProcessingStep(
         name="PrepareTest",
         description="Test split -> headerless features + labels for batch transform",
-        step_args=processor(chosen_processing, "mlops.evaluation").run(
+        step_args=processor(chosen_processing, "mlops.training.evaluation").run(
             inputs=[
                 code_input,
                 ProcessingInput(
@@ -439,7 +439,7 @@ def build_definition(settings: PipelineSettings) -> Definition:
     evaluate = ProcessingStep(
         name="Evaluate",
         description="Precision, recall, F1, ROC AUC, PR AUC, confusion matrix on the test split",
-        step_args=processor(chosen_processing, "mlops.evaluation").run(
+        step_args=processor(chosen_processing, "mlops.training.evaluation").run(
             inputs=[
                 code_input,
                 ProcessingInput(

@@ -23,6 +23,7 @@ from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
 from mlops.constants import MODELS_PREFIX, PIPELINES_PREFIX, TAG_ENVIRONMENT, resource_prefix
+from mlops.training.names import pipeline_name
 from stacks.config import ConfigError, EnvironmentConfig
 from stacks.constructs.mlops_package import MLOPS_DIR, mlops_bundling
 from stacks.constructs.network import NETWORK_INTERFACES_REASON, NetworkResources
@@ -40,10 +41,6 @@ from stacks.nag import acknowledge, acknowledge_inline_policy, arn_in_finding
 SKLEARN_VERSION = "1.4-2"  # Python 3.10, numpy 2.1, pyarrow 17: what mlops.data needs
 PIPELINE_STATUS_EVENT = "SageMaker Model Building Pipeline Execution Status Change"
 ALERT_STATUSES = ("Failed", "Stopped", "Succeeded")
-
-
-def pipeline_name(environment: str) -> str:
-    return f"{resource_prefix(environment)}-training"
 
 
 def image_mapping() -> dict[str, dict[str, str]]:

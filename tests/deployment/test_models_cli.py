@@ -9,7 +9,8 @@ import pytest
 from botocore.response import StreamingBody
 from botocore.stub import Stubber
 
-from mlops import cli, models_cli
+from mlops import cli
+from mlops.deployment import cli as models_cli
 from mlops.deployment import names
 from tests.deployment.conftest import ENVIRONMENT, GROUP, Account
 from tests.deployment.test_deploy import deploy

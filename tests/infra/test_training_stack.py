@@ -193,7 +193,7 @@ def test_partition_and_evaluation_run_our_mlops_code(steps: dict[str, dict[str, 
         r"/opt/ml/processing/code/[0-9a-f]{64}\.zip", partition["Environment"]["PYTHONPATH"]
     )
     evaluate = steps["Evaluate"]["Arguments"]["AppSpecification"]
-    assert evaluate["ContainerEntrypoint"] == ["python3", "-m", "mlops.evaluation"]
+    assert evaluate["ContainerEntrypoint"] == ["python3", "-m", "mlops.training.evaluation"]
     assert evaluate["ContainerArguments"][0] == "score"
 
 

@@ -2,7 +2,7 @@
 
 A function's code is its handler plus the ``mlops`` functions the handler reaches: every AWS
 call made while one of those *entry points* is on the stack is a call that function makes. The
-outermost entry point wins (the deploy Lambda's quota check runs ``mlops.quotas`` code, but
+outermost entry point wins (the deploy Lambda's quota check runs ``mlops.training.quotas`` code, but
 inside ``converge``, so it is the deploy function's call). Test code that prepares or inspects
 the fake account runs outside every entry point and is not recorded.
 """
@@ -42,7 +42,7 @@ FUNCTIONS: tuple[Function, ...] = (
         None,
         (
             ("lambdas/quota_preflight/handler.py", "handler"),
-            ("mlops/quotas.py", "preflight"),
+            ("mlops/training/quotas.py", "preflight"),
         ),
     ),
     Function(

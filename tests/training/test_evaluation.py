@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from mlops import evaluation
 from mlops.errors import InputError
+from mlops.training import evaluation
 
 # 8 rows: truth, predicted label, probability of the predicted label.
 ROWS = [

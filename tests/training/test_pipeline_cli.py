@@ -8,7 +8,7 @@ from datetime import datetime
 import boto3
 from botocore.stub import Stubber
 
-from mlops.pipeline_cli import load_pipeline, watch
+from mlops.training.cli import load_pipeline, watch
 
 ARN = "arn:aws:sagemaker:us-east-1:111111111111:pipeline/mlops-dev-training/execution/abc"
 

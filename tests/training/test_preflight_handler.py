@@ -8,7 +8,7 @@ import pytest
 
 from lambdas.quota_preflight import handler as preflight_handler
 from mlops.errors import InputError
-from mlops.quotas import Decision
+from mlops.training.quotas import Decision
 
 EVENT = {
     "processing_instance_type": "ml.m5.xlarge",

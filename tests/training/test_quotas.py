@@ -10,7 +10,7 @@ import pytest
 from botocore.stub import Stubber
 
 from mlops.errors import InputError
-from mlops.quotas import (
+from mlops.training.quotas import (
     Need,
     PreflightRequest,
     check,
@@ -237,7 +237,7 @@ def test_applied_quotas_are_paginated_and_defaults_fill_in(fakes: Fakes) -> None
 
 
 def test_same_quota_needs_are_merged_not_double_counted() -> None:
-    from mlops.quotas import _merge
+    from mlops.training.quotas import _merge
 
     merged = _merge(
         [Need("processing job", "ml.m5.xlarge", 1, "a"), Need("processing job", "ml.m5.xlarge", 2)]

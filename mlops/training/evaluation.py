@@ -1,7 +1,7 @@
 """Score a binary classifier on the held-out test split: the pipeline's evaluation steps.
 
-Two SageMaker Processing entry points (``python -m mlops.evaluation <command>``), run in the
-scikit-learn framework image (Python 3.10, numpy) with this package on ``PYTHONPATH``:
+Two SageMaker Processing entry points (``python -m mlops.training.evaluation <command>``), run
+in the scikit-learn framework image (Python 3.10, numpy) with this package on ``PYTHONPATH``:
 
 ``prepare``
     test split (CSV parts with a header) -> ``features.csv`` (no header, no label, the columns
@@ -223,7 +223,7 @@ def f1_of(report: dict[str, Any]) -> float:
 
 
 def main(argv: Iterable[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m mlops.evaluation")
+    parser = argparse.ArgumentParser(prog="python -m mlops.training.evaluation")
     commands = parser.add_subparsers(dest="command", required=True)
     prep = commands.add_parser("prepare", help="test split -> features.csv + labels.csv")
     prep.add_argument("--input", type=Path, default=Path("/opt/ml/processing/input/test"))

@@ -15,9 +15,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from mlops.constants import resource_prefix
 from mlops.errors import InputError
-from mlops.quotas import (
+from mlops.training.names import pipeline_name
+from mlops.training.quotas import (
     Decision,
     PreflightRequest,
     format_table,
@@ -35,10 +35,6 @@ _FALLBACK_PARAMETERS = {
     "processing_instance_type": "ProcessingInstanceType",
     "transform_instance_type": "TransformInstanceType",
 }
-
-
-def pipeline_name(environment: str) -> str:
-    return f"{resource_prefix(environment)}-training"
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,305 @@
+"""What `cdk synth` wrote, read the way CloudFormation and the CDK asset publisher read it.
+
+:class:`Assembly` opens a synthesized cloud assembly (the folder ``cdk.out`` or a test's
+``outdir``) and answers:
+
+* the templates, by stack part (``"deployment"`` for ``fraud-mlops-dev-deployment``);
+* **intrinsics resolved with test values**: ``Ref``, ``Fn::GetAtt``, ``Fn::Join``, ``Fn::Sub``,
+  ``Fn::Select``, ``Fn::FindInMap`` and ``Fn::GetStackOutput`` (followed into the producing
+  stack's ``Outputs``, as CloudFormation does), down to the physical value of a resource, which
+  :class:`PhysicalValues` invents per resource type (a bucket ``Ref`` is a name, a topic ``Ref``
+  an ARN, ...) unless the test pins it to a resource it created in moto;
+* **the staged assets**: the folder behind a resource's ``aws:asset:path`` metadata and the zip
+  the publisher (cdk-assets) would upload for it (:meth:`Assembly.asset_zip`);
+* **the Lambda functions** as Lambda would run them (:class:`ShippedFunction`): code folder,
+  layer folders, handler, runtime, timeout and the environment variables of the template.
+
+Nothing here imports the project's code: it reads files only, so what it finds is what ships.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import zipfile
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ACCOUNT = "123456789012"
+REGION = "us-east-1"
+PARTITION = "aws"
+
+# Every stack of this app is named fraud-mlops-<env>-<part>.
+_STACK_NAME = re.compile(r"fraud-mlops-(?P<env>[a-z0-9]+)-(?P<part>[a-z]+)")
+_SUB_VARIABLE = re.compile(r"\$\{([^}!][^}]*)\}")
+
+
+class UnresolvedError(AssertionError):
+    """An intrinsic the resolver cannot evaluate: the template uses something unexpected."""
+
+
+def _token(logical_id: str, size: int = 17) -> str:
+    """A stable hex token per logical id (resource ids look like ``subnet-<17 hex>``)."""
+    return hashlib.sha256(logical_id.encode()).hexdigest()[:size]
+
+
+@dataclass
+class PhysicalValues:
+    """The physical value of ``Ref``/``Fn::GetAtt`` for each resource, as AWS would return it.
+
+    ``pinned`` maps ``"<part>.<LogicalId>"`` (a ``Ref``) or ``"<part>.<LogicalId>.<Attr>"`` (a
+    ``GetAtt``) to a value: tests pin the resources they create in moto (the bucket a function
+    reads, the topic it posts to). Everything else gets a well-formed invented value.
+    """
+
+    account: str = ACCOUNT
+    region: str = REGION
+    pinned: dict[str, str] = field(default_factory=dict)
+
+    def arn(self, service: str, resource: str, *, region: bool = True) -> str:
+        where = self.region if region else ""
+        account = self.account if service not in ("s3",) else ""
+        return f"arn:{PARTITION}:{service}:{where}:{account}:{resource}"
+
+    def value(self, part: str, logical_id: str, resource_type: str, attribute: str | None) -> str:
+        key = f"{part}.{logical_id}" + (f".{attribute}" if attribute else "")
+        if key in self.pinned:
+            return self.pinned[key]
+        name = f"{part}-{logical_id}".lower()[:40]
+        token = _token(f"{part}.{logical_id}")
+        invent: dict[tuple[str, str | None], Callable[[], str]] = {
+            ("AWS::S3::Bucket", None): lambda: name,
+            ("AWS::S3::Bucket", "Arn"): lambda: f"arn:{PARTITION}:s3:::{name}",
+            ("AWS::KMS::Key", None): lambda: f"{token[:8]}-0000-4000-8000-{token[:12]}",
+            ("AWS::KMS::Key", "Arn"): lambda: self.arn(
+                "kms", f"key/{token[:8]}-0000-4000-8000-{token[:12]}"
+            ),
+            ("AWS::SNS::Topic", None): lambda: self.arn("sns", name),
+            ("AWS::SNS::Topic", "TopicArn"): lambda: self.arn("sns", name),
+            ("AWS::SQS::Queue", None): lambda: (
+                f"https://sqs.{self.region}.amazonaws.com/{self.account}/{name}"
+            ),
+            ("AWS::SQS::Queue", "Arn"): lambda: self.arn("sqs", name),
+            ("AWS::SQS::Queue", "QueueName"): lambda: name,
+            ("AWS::IAM::Role", None): lambda: name,
+            ("AWS::IAM::Role", "Arn"): lambda: f"arn:{PARTITION}:iam::{self.account}:role/{name}",
+            ("AWS::Lambda::Function", None): lambda: name,
+            ("AWS::Lambda::Function", "Arn"): lambda: self.arn("lambda", f"function:{name}"),
+            ("AWS::EC2::VPC", None): lambda: f"vpc-{token}",
+            ("AWS::EC2::Subnet", None): lambda: f"subnet-{token}",
+            ("AWS::EC2::SecurityGroup", None): lambda: f"sg-{token}",
+            ("AWS::EC2::SecurityGroup", "GroupId"): lambda: f"sg-{token}",
+            ("AWS::SageMaker::Domain", "DomainId"): lambda: f"d-{token[:12]}",
+            ("AWS::SageMaker::Domain", "DomainArn"): lambda: self.arn(
+                "sagemaker", f"domain/d-{token[:12]}"
+            ),
+            ("AWS::Events::Rule", "Arn"): lambda: self.arn("events", f"rule/{name}"),
+            ("AWS::Logs::LogGroup", None): lambda: f"/aws/lambda/{name}",
+            ("AWS::Logs::LogGroup", "Arn"): lambda: self.arn("logs", f"log-group:{name}:*"),
+        }
+        maker = invent.get((resource_type, attribute))
+        if maker is None:
+            raise UnresolvedError(
+                f"no test value for {key} ({resource_type}"
+                f"{', ' + attribute if attribute else ''}): pin one in PhysicalValues.pinned"
+            )
+        return maker()
+
+
+@dataclass(frozen=True)
+class ShippedFunction:
+    """One ``AWS::Lambda::Function`` of a template, as Lambda would load it."""
+
+    part: str
+    logical_id: str
+    code_dir: Path  # the staged asset: what Lambda unpacks to /var/task
+    layer_dirs: tuple[Path, ...]  # each staged layer: what Lambda unpacks to /opt
+    handler: str  # "handler.handler"
+    runtime: str
+    timeout_seconds: int
+    environment: Mapping[str, Any]  # the template's variables, intrinsics unresolved
+
+
+class Assembly:
+    """A synthesized cloud assembly (``manifest.json``, templates, staged assets)."""
+
+    def __init__(self, outdir: Path | str) -> None:
+        self.outdir = Path(outdir)
+        manifest = json.loads((self.outdir / "manifest.json").read_text())
+        self.templates: dict[str, dict[str, Any]] = {}
+        self.stack_names: dict[str, str] = {}  # part -> stack name
+        for name, artifact in manifest["artifacts"].items():
+            if artifact.get("type") != "aws:cloudformation:stack":
+                continue
+            match = _STACK_NAME.fullmatch(name)
+            if not match:
+                continue
+            template_file = artifact["properties"]["templateFile"]
+            self.templates[match["part"]] = json.loads((self.outdir / template_file).read_text())
+            self.stack_names[match["part"]] = name
+        self._parts_by_stack_name = {name: part for part, name in self.stack_names.items()}
+        self._zips: dict[Path, Path] = {}
+
+    # -- assets ---------------------------------------------------------------------------
+
+    def asset_dir(self, part: str, logical_id: str) -> Path:
+        """The staged asset of a resource (its ``aws:asset:path`` metadata)."""
+        resource = self.templates[part]["Resources"][logical_id]
+        relative = resource.get("Metadata", {}).get("aws:asset:path")
+        if not relative:
+            raise AssertionError(f"{part}.{logical_id} has no staged asset (aws:asset:path)")
+        path: Path = self.outdir / str(relative)
+        if not path.exists():
+            raise AssertionError(f"{part}.{logical_id}: staged asset {path} is missing")
+        return path
+
+    def asset_zip(self, folder: Path) -> Path:
+        """The zip cdk-assets would upload for a staged folder: its files, paths relative to
+        the folder, in sorted order. Made once per folder, beside the assembly."""
+        if folder in self._zips:
+            return self._zips[folder]
+        target = self.outdir / "zipped" / f"{folder.name}.zip"
+        target.parent.mkdir(exist_ok=True)
+        with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as archive:
+            for path in sorted(folder.rglob("*")):
+                if path.is_file():
+                    archive.write(path, path.relative_to(folder).as_posix())
+        self._zips[folder] = target
+        return target
+
+    # -- Lambda functions -----------------------------------------------------------------
+
+    def functions(self, part: str) -> list[ShippedFunction]:
+        """Every Lambda function of the stack whose code is a staged asset."""
+        resources = self.templates[part]["Resources"]
+        found = []
+        for logical_id, resource in resources.items():
+            if resource["Type"] != "AWS::Lambda::Function":
+                continue
+            if "aws:asset:path" not in resource.get("Metadata", {}):
+                continue  # inline code (none of ours)
+            properties = resource["Properties"]
+            layers = []
+            for layer in properties.get("Layers", []):
+                if not isinstance(layer, dict) or set(layer) != {"Ref"}:
+                    raise AssertionError(f"{part}.{logical_id}: layer {layer} is not of this stack")
+                layers.append(self.asset_dir(part, layer["Ref"]))
+            found.append(
+                ShippedFunction(
+                    part=part,
+                    logical_id=logical_id,
+                    code_dir=self.asset_dir(part, logical_id),
+                    layer_dirs=tuple(layers),
+                    handler=properties["Handler"],
+                    runtime=properties["Runtime"],
+                    timeout_seconds=int(properties.get("Timeout", 3)),
+                    environment=properties.get("Environment", {}).get("Variables", {}),
+                )
+            )
+        return found
+
+    def function(self, part: str, logical_id_prefix: str) -> ShippedFunction:
+        """The one function of ``part`` whose logical id starts with ``logical_id_prefix``."""
+        matches = [f for f in self.functions(part) if f.logical_id.startswith(logical_id_prefix)]
+        if len(matches) != 1:
+            ids = [f.logical_id for f in self.functions(part)]
+            raise AssertionError(f"{len(matches)} functions match {logical_id_prefix!r}: {ids}")
+        return matches[0]
+
+    # -- intrinsics -----------------------------------------------------------------------
+
+    def resolve(self, part: str, node: Any, values: PhysicalValues | None = None) -> Any:
+        """``node`` of stack ``part`` with every intrinsic evaluated (see module doc)."""
+        return _Resolver(self, values or PhysicalValues()).resolve(part, node, {})
+
+    def environment(
+        self, function: ShippedFunction, values: PhysicalValues | None = None
+    ) -> dict[str, str]:
+        """The function's environment variables as Lambda would set them."""
+        resolved = self.resolve(function.part, dict(function.environment), values)
+        for name, value in resolved.items():
+            if not isinstance(value, str):
+                raise AssertionError(f"{function.logical_id}: {name} resolves to {value!r}")
+        return dict(resolved)
+
+
+class _Resolver:
+    def __init__(self, assembly: Assembly, values: PhysicalValues) -> None:
+        self.assembly = assembly
+        self.values = values
+
+    def pseudo(self, name: str) -> str | None:
+        return {
+            "AWS::AccountId": self.values.account,
+            "AWS::Region": self.values.region,
+            "AWS::Partition": PARTITION,
+            "AWS::URLSuffix": "amazonaws.com",
+            "AWS::NoValue": None,
+        }.get(name, "")
+
+    def resolve(self, part: str, node: Any, local: Mapping[str, Any]) -> Any:
+        if isinstance(node, list):
+            return [self.resolve(part, item, local) for item in node]
+        if not isinstance(node, dict):
+            return node
+        if len(node) != 1 or not next(iter(node)).startswith(("Ref", "Fn::")):
+            return {key: self.resolve(part, value, local) for key, value in node.items()}
+        [(function, argument)] = node.items()
+        template = self.assembly.templates[part]
+        if function == "Ref":
+            if argument in local:
+                return local[argument]
+            if argument.startswith("AWS::"):
+                return self.pseudo(argument)
+            return self.physical(part, argument, None)
+        if function == "Fn::GetAtt":
+            logical_id, attribute = (
+                argument if isinstance(argument, list) else argument.split(".", 1)
+            )
+            return self.physical(part, logical_id, attribute)
+        if function == "Fn::Join":
+            separator, items = argument
+            return separator.join(str(v) for v in self.resolve(part, items, local))
+        if function == "Fn::Select":
+            index, items = self.resolve(part, argument, local)
+            return items[int(index)]
+        if function == "Fn::Split":
+            separator, text = self.resolve(part, argument, local)
+            return text.split(separator)
+        if function == "Fn::FindInMap":
+            mapping, first, second = self.resolve(part, argument, local)
+            return template["Mappings"][mapping][first][second]
+        if function == "Fn::Sub":
+            text, variables = (argument, {}) if isinstance(argument, str) else argument
+            scope = {**local, **{k: self.resolve(part, v, local) for k, v in variables.items()}}
+
+            def substitute(match: re.Match[str]) -> str:
+                name = match.group(1)
+                if name in scope:
+                    return str(scope[name])
+                if "." in name:
+                    return str(self.physical(part, *name.split(".", 1)))
+                return str(self.resolve(part, {"Ref": name}, scope))
+
+            return _SUB_VARIABLE.sub(substitute, text)
+        if function == "Fn::GetStackOutput":
+            producer = self.assembly._parts_by_stack_name.get(argument["StackName"])
+            if producer is None:
+                raise UnresolvedError(f"GetStackOutput of unknown stack {argument['StackName']}")
+            output = self.assembly.templates[producer]["Outputs"][argument["OutputName"]]
+            return self.resolve(producer, output["Value"], {})
+        if function == "Fn::ImportValue":
+            raise UnresolvedError(f"Fn::ImportValue {argument}: this app uses weak references")
+        raise UnresolvedError(f"intrinsic {function} is not supported by the test resolver")
+
+    def physical(self, part: str, logical_id: str, attribute: str | None) -> Any:
+        resources = self.assembly.templates[part]["Resources"]
+        if logical_id not in resources:
+            parameters = self.assembly.templates[part].get("Parameters", {})
+            if logical_id in parameters:
+                return parameters[logical_id].get("Default", "")
+            raise UnresolvedError(f"{part}: Ref/GetAtt of unknown resource {logical_id}")
+        return self.values.value(part, logical_id, resources[logical_id]["Type"], attribute)
