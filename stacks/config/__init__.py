@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Literal
 
+from mlops.environment import INSTANCE_TYPE_PATTERN
 from stacks.config.parsing import (
     ConfigError,
     between,
@@ -40,9 +41,9 @@ __all__ = [
 
 DEFAULT_ENVIRONMENT = "dev"
 
-# ml.<family>.<size>, e.g. ml.m5.large, ml.g4dn.12xlarge, ml.t3.medium.
+# The same rule the Lambdas apply to the instance types they are given (mlops.environment).
 INSTANCE_TYPE = matches(
-    r"ml\.[a-z][a-z0-9-]*\.(medium|large|xlarge|[1-9][0-9]?xlarge|metal)",
+    INSTANCE_TYPE_PATTERN,
     "allowed: a SageMaker instance type ml.<family>.<size>, e.g. ml.m5.large",
 )
 # SageMaker's own name pattern (user profiles, model package groups, endpoints).
