@@ -13,6 +13,7 @@ import aws_cdk as cdk
 
 from mlops.constants import MANAGED_BY_VALUE, TAG_ENVIRONMENT, TAG_MANAGED_BY
 from stacks.config import EnvironmentConfig, load_environment
+from stacks.constructs import sagemaker_sdk
 from stacks.data_stack import DataStack
 from stacks.deployment_stack import DeploymentStack
 from stacks.nag import enforce_rule_packs
@@ -54,6 +55,7 @@ def stack_name(config: EnvironmentConfig, part: str) -> str:
 def build_platform(
     app: cdk.App, *, default_account: str | None = None, default_region: str | None = None
 ) -> Platform:
+    sagemaker_sdk.start_import()  # overlaps the first stacks (see the module's doc)
     context = {
         "environments": app.node.try_get_context("environments"),
         "env": app.node.try_get_context("env"),
