@@ -40,7 +40,7 @@ import json
 import os
 import sys
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -70,6 +70,7 @@ __all__ = [
     "add_group",
     "describe",
     "execute",
+    "existing_names",
     "load_environment",
 ]
 
@@ -264,6 +265,18 @@ def load_environment(name: str, config: Path = DEFAULT_CONFIG) -> EnvironmentCon
         return load({**context, "env": name})
     except ConfigError as error:
         raise InputError(str(error)) from None
+
+
+def existing_names(list_names: Callable[[], Iterable[str]]) -> str:
+    """What exists, for a "not found" message: the names ``list_names()`` returns, "none", or
+    "unknown" when AWS refuses the listing (a hint must never hide the real error)."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        names = list(list_names())
+    except (ClientError, BotoCoreError):
+        return "unknown"
+    return ", ".join(names) or "none"
 
 
 def describe(error: BaseException, *, region: str | None = None) -> tuple[str, int]:

@@ -54,9 +54,7 @@ class Machine:
             monkeypatch.setenv(name, value)
         # A new process has no boto3 default session (with cached credentials) yet.
         monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)
-        # Each command makes a new session, which would parse botocore's service models
-        # again (~0.15 s per client); one loader for the test process parses each once.
-        monkeypatch.setattr(botocore.session, "create_loader", _shared_loader)
+        share_botocore_loader(monkeypatch)
 
     def set(self, name: str, value: str) -> None:
         self.env[name] = value
@@ -86,6 +84,12 @@ class Machine:
 @functools.cache
 def _shared_loader(search_path_string: str | None = None) -> botocore.loaders.Loader:
     return botocore.loaders.create_loader(search_path_string)
+
+
+def share_botocore_loader(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each command makes a new session, which parses botocore's service models again
+    (~0.15 s per client); one loader for the test process parses each once."""
+    monkeypatch.setattr(botocore.session, "create_loader", _shared_loader)
 
 
 @dataclass(frozen=True)

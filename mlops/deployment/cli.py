@@ -12,12 +12,12 @@ Approving or rejecting only changes the registry; the deploy Lambda reacts to th
 from __future__ import annotations
 
 import argparse
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Literal
 
 from botocore.exceptions import ClientError
 
 from mlops.aws_errors import is_not_found
-from mlops.command import EXIT_OK, Context, Subparsers, add_command, add_group
+from mlops.command import EXIT_OK, Context, Subparsers, add_command, add_group, existing_names
 from mlops.constants import model_package_group_name, resource_prefix
 from mlops.deployment import names
 from mlops.errors import InputError, MlopsError
@@ -82,10 +82,14 @@ def check_group_exists(sagemaker: SageMakerClient, environment: str, name: str) 
     except ClientError as error:
         if not is_not_found(error):
             raise
-        found = sagemaker.list_model_package_groups(
-            NameContains=resource_prefix(environment), MaxResults=20
-        )["ModelPackageGroupSummaryList"]
-        existing = ", ".join(g["ModelPackageGroupName"] for g in found) or "none"
+        existing = existing_names(
+            lambda: (
+                g["ModelPackageGroupName"]
+                for g in sagemaker.list_model_package_groups(
+                    NameContains=resource_prefix(environment), MaxResults=20
+                )["ModelPackageGroupSummaryList"]
+            )
+        )
         raise MlopsError(
             f"model package group {name} not found in {sagemaker.meta.region_name} (groups of "
             f"{environment} there: {existing}): deploy the registry stack "
@@ -199,18 +203,14 @@ def run_invoke(ctx: Context) -> int:
             raise
         raise MlopsError(
             f"endpoint {endpoint} not found in {runtime.meta.region_name} "
-            f"(endpoints of {ctx.env} there: {_endpoints(ctx)}): approve a version of {group} "
-            "to deploy it, or pass the --region it is in"
+            f"(endpoints of {ctx.env} there: {existing_names(lambda: _endpoints(ctx))}): "
+            f"approve a version of {group} to deploy it, or pass the --region it is in"
         ) from None
     return EXIT_OK
 
 
-def _endpoints(ctx: Context) -> str:
-    """The environment's endpoints, if the caller may list them (a hint, never a failure)."""
-    try:
-        found: Any = ctx.client("sagemaker").list_endpoints(
-            NameContains=resource_prefix(ctx.env), MaxResults=20
-        )
-    except ClientError:
-        return "unknown"
-    return ", ".join(e["EndpointName"] for e in found["Endpoints"]) or "none"
+def _endpoints(ctx: Context) -> list[str]:
+    found = ctx.client("sagemaker").list_endpoints(
+        NameContains=resource_prefix(ctx.env), MaxResults=20
+    )
+    return [e["EndpointName"] for e in found["Endpoints"]]

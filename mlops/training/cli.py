@@ -15,7 +15,16 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from mlops.aws_errors import is_not_found
-from mlops.command import EXIT_FAILURE, EXIT_OK, Context, Subparsers, add_command, add_group
+from mlops.command import (
+    EXIT_FAILURE,
+    EXIT_OK,
+    Context,
+    Subparsers,
+    add_command,
+    add_group,
+    existing_names,
+)
+from mlops.constants import resource_prefix
 from mlops.errors import InputError, MlopsError
 from mlops.training.names import pipeline_name
 from mlops.training.quotas import (
@@ -62,10 +71,19 @@ def load_pipeline(client: SageMakerClient, environment: str) -> DeployedPipeline
     except client.exceptions.ClientError as error:
         if not is_not_found(error):
             raise
-        region = client.meta.region_name
+        # Every environment's pipeline in that region: a wrong --env or --region shows.
+        existing = existing_names(
+            lambda: (
+                p["PipelineName"]
+                for p in client.list_pipelines(
+                    PipelineNamePrefix=resource_prefix(""), MaxResults=20
+                )["PipelineSummaries"]
+            )
+        )
         raise MlopsError(
-            f"pipeline {name} not found in {region}: deploy the training stack of "
-            f"{environment} (make deploy ENV={environment}), or pass the --region it is in"
+            f"pipeline {name} not found in {client.meta.region_name} (pipelines there: "
+            f"{existing}): deploy the training stack of {environment} "
+            f"(make deploy ENV={environment}), or pass the --region it is in"
         ) from None
     definition = json.loads(described["PipelineDefinition"])
     parameters = {p["Name"]: str(p.get("DefaultValue", "")) for p in definition["Parameters"]}

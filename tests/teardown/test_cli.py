@@ -10,10 +10,16 @@ from mlops import cli
 from mlops.command import Context
 from mlops.errors import InputError
 from mlops.teardown.cli import ask_on_terminal
+from tests.aws_machine import share_botocore_loader
 from tests.synth import ROOT
 from tests.teardown.conftest import Account, count_serving
 
 CONFIG = str(ROOT / "cdk.json")
+
+
+@pytest.fixture(autouse=True)
+def _one_model_loader(monkeypatch: pytest.MonkeyPatch) -> None:
+    share_botocore_loader(monkeypatch)
 
 
 def test_dry_run_prints_the_plan_and_changes_nothing(
@@ -27,6 +33,17 @@ def test_dry_run_prints_the_plan_and_changes_nothing(
     assert "dry run of dev: 0 done, 7 planned" in out
     assert "mlops-prod-fraud" not in out and "mlops-dev-untagged" not in out
     assert count_serving(account.clients, account.ours) == 6
+
+    # --output json: plan and report as one document
+    argv = ["teardown", "--env", "dev", "--dry-run", "--config", CONFIG, "--output", "json"]
+    assert cli.main(argv) == 0
+    document = json.loads(capsys.readouterr().out)
+    planned = [(a["action"], a["kind"], a["name"]) for a in document["plan"]["actions"]]
+    assert len(planned) == 7 and ("delete", "endpoint", "mlops-dev-fraud-v2") in planned
+    assert {k["name"] for k in document["plan"]["kept"]} == {"dev-fraud-detection"}
+    assert document["report"]["summary"] == (
+        "dry run of dev: 0 done, 7 planned, 0 already gone, 1 kept, 0 failed"
+    )
 
 
 def test_yes_deletes_with_progress_and_report(
@@ -58,18 +75,6 @@ def test_without_a_terminal_it_asks_for_yes(
     assert cli.main(["teardown", "--env", "dev", "--config", CONFIG]) == 2
     assert capsys.readouterr().err == "error: not a terminal: pass --yes to confirm the teardown\n"
     assert count_serving(account.clients, account.ours) == 6
-
-
-def test_json_output_is_one_document(account: Account, capsys: pytest.CaptureFixture[str]) -> None:
-    argv = ["teardown", "--env", "dev", "--dry-run", "--config", CONFIG, "--output", "json"]
-    assert cli.main(argv) == 0
-    document = json.loads(capsys.readouterr().out)
-    planned = [(a["action"], a["kind"], a["name"]) for a in document["plan"]["actions"]]
-    assert len(planned) == 7 and ("delete", "endpoint", "mlops-dev-fraud-v2") in planned
-    assert {k["name"] for k in document["plan"]["kept"]} == {"dev-fraud-detection"}
-    assert document["report"]["summary"] == (
-        "dry run of dev: 0 done, 7 planned, 0 already gone, 1 kept, 0 failed"
-    )
 
 
 def test_include_data_is_refused_for_prod(

@@ -189,8 +189,15 @@ def test_a_pipeline_that_is_not_deployed_is_one_line(
 ) -> None:
     Machine(monkeypatch, tmp_path).with_region("us-east-1").with_credentials()
     with mock_aws():
+        sagemaker: Any = boto3.client("sagemaker", region_name="us-east-1")
+        sagemaker.create_pipeline(
+            PipelineName="mlops-prod-training",
+            PipelineDefinition=json.dumps(DEPLOYED),
+            RoleArn="arn:aws:iam::123456789012:role/pipeline",
+        )
         assert main(["pipeline", "start", "--env", "dev"]) == 1
     assert capsys.readouterr().err == (
-        "error: pipeline mlops-dev-training not found in us-east-1: deploy the training stack "
-        "of dev (make deploy ENV=dev), or pass the --region it is in\n"
+        "error: pipeline mlops-dev-training not found in us-east-1 (pipelines there: "
+        "mlops-prod-training): deploy the training stack of dev (make deploy ENV=dev), or pass "
+        "the --region it is in\n"
     )

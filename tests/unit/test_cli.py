@@ -15,7 +15,7 @@ from botocore import exceptions as aws
 
 from mlops import cli
 from mlops.aws_errors import EXIT_USAGE, explain
-from mlops.command import Context, describe, execute, load_environment
+from mlops.command import Context, describe, execute, existing_names, load_environment
 from mlops.errors import InputError, MlopsError
 from tests.aws_machine import Machine
 from tests.synth import ROOT
@@ -253,3 +253,12 @@ def test_the_environment_is_the_one_cdk_synth_reads() -> None:
         False,
         "ml.m5.xlarge",
     )
+
+
+def test_a_not_found_hint_never_hides_the_error() -> None:
+    def refused() -> list[str]:
+        raise client_error("AccessDeniedException", "not allowed", "ListPipelines")
+
+    assert existing_names(lambda: ["mlops-prod-training"]) == "mlops-prod-training"
+    assert existing_names(list) == "none"
+    assert existing_names(refused) == "unknown"
