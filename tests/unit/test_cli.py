@@ -101,6 +101,14 @@ def test_an_error_is_one_line_and_debug_adds_the_traceback(
     assert err.endswith("error: --rows must be a positive whole number,; got -3\n")
 
 
+def test_a_closed_pipe_ends_quietly(capsys: pytest.CaptureFixture[str]) -> None:
+    def printing(ctx: Context) -> int:
+        raise BrokenPipeError(32, "Broken pipe")  # what print() raises after `| head` left
+
+    assert execute(argparse.Namespace(run=printing)) == 1
+    assert capsys.readouterr().err == ""
+
+
 @pytest.mark.parametrize(
     ("error", "line", "status"),
     [
