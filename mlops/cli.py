@@ -1,57 +1,52 @@
-"""Argument parsing for ``python -m mlops``.
+"""``python -m mlops``: wires the features' commands; nothing else.
 
-Each feature module contributes its sub-commands through a ``register(subparsers)`` function
-listed in ``_FEATURES``; the command itself is a function stored as the ``run`` default, which
-returns the process exit code. Errors meant for people (:class:`~mlops.errors.MlopsError`) are
-printed as one line on stderr with exit code 2, never as a traceback.
+Each feature package holds its commands beside its logic (``mlops/<feature>/cli.py``) and
+adds them in a ``register(subparsers)`` function listed in ``_FEATURES``, through
+:func:`mlops.command.add_command`, which gives every command the common options
+(``--env``, ``--profile``, ``--region``, ``--output``, ``--debug``) and the error handling:
+one line on stderr and a documented exit status (``python -m mlops --help``).
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
 from collections.abc import Callable, Sequence
 from importlib import import_module
 
 from mlops import __version__
-from mlops.errors import MlopsError
+from mlops.command import HELP_EPILOG, Subparsers, execute
 
-# Modules with a ``register(subparsers)`` function, imported lazily so `--help` stays fast.
+# Feature modules with a ``register(subparsers)`` function. They keep their own imports light
+# (boto3, numpy and the CDK app's config load only when a command runs).
 _FEATURES: tuple[str, ...] = (
     "mlops.data.cli",
-    "mlops.teardown.cli",
     "mlops.training.cli",
     "mlops.deployment.cli",
+    "mlops.teardown.cli",
 )
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m mlops",
-        description="Fraud-detection MLOps platform on Amazon SageMaker: data, models, teardown.",
+        description="Fraud-detection MLOps platform on Amazon SageMaker: data, training, "
+        "models, endpoints, teardown.",
+        epilog=HELP_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    subparsers = parser.add_subparsers(title="commands", metavar="COMMAND")
+    parser.add_argument("--debug", action="store_true", help="show the traceback of an error")
+    subparsers = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
     for module_name in _FEATURES:
-        register: Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None] = (
-            import_module(module_name).register
-        )
+        register: Callable[[Subparsers], None] = import_module(module_name).register
         register(subparsers)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    run: Callable[[argparse.Namespace], int] | None = getattr(args, "run", None)
-    if run is None:
-        parser.print_help()
-        return 0
+    """Run one command line; returns its exit status (``--help`` describes them)."""
     try:
-        return run(args)
-    except MlopsError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
+        args = build_parser().parse_args(argv)
+    except SystemExit as done:  # --help, --version, or a usage error argparse reported
+        return done.code if isinstance(done.code, int) else 0
+    return execute(args)

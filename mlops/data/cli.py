@@ -1,5 +1,8 @@
 """``python -m mlops data generate | partition | merge``.
 
+The commands take explicit paths or s3:// URIs, not an environment: no ``--env``.
+``--profile``/``--region`` apply to s3:// URIs; ``--output json`` prints the report.
+
 Imports stay light (argparse and the spec): numpy and pyarrow load only when a command runs.
 """
 
@@ -9,6 +12,7 @@ import argparse
 import sys
 from typing import Any, cast
 
+from mlops.command import EXIT_OK, Context, Subparsers, add_command, add_group
 from mlops.data.report import shard_dir
 from mlops.data.schema import (
     DEFAULT_DAYS,
@@ -24,21 +28,25 @@ from mlops.errors import InputError
 DEFAULT_RATIOS = "0.7,0.15,0.15"
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    data = subparsers.add_parser(
+def register(subparsers: Subparsers) -> None:
+    commands = add_group(
+        subparsers,
         "data",
         help="generate fraud data; split it into train/validation/test",
         description="Generate synthetic fraud data and partition data into train/validation/test "
         "splits with SageMaker manifests (docs/data.md).",
     )
-    commands = data.add_subparsers(title="data commands", metavar="COMMAND")
 
-    generate = commands.add_parser(
+    generate = add_command(
+        commands,
         "generate",
+        run_generate,
         help="write synthetic customers and card transactions",
         description="Write OUT/transactions/part-NNNNN.csv, OUT/customers/part-00000.csv and "
         "OUT/dataset.json. With --split, split the transactions while generating them and "
         "write the partition layout instead of OUT/transactions.",
+        env=False,
+        output=True,
     )
     generate.add_argument("--rows", type=int, required=True, help="transactions to generate")
     generate.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
@@ -66,32 +74,37 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     fused = generate.add_argument_group("split while generating (optional)")
     fused.add_argument("--split", choices=METHODS, help="partition method")
     _partition_options(fused, seed_flag="--split-seed")
-    generate.set_defaults(run=run_generate)
 
-    partition = commands.add_parser(
+    partition = add_command(
+        commands,
         "partition",
+        run_partition,
         help="split CSV or Parquet data into train/validation/test",
         description="Split the CSV parts of a folder or s3:// prefix (or a Parquet file) into "
         "OUT/<split>/part-NNNNN.csv with OUT/manifests/<split>.manifest and "
         "OUT/split-report.json.",
+        env=False,
+        output=True,
     )
     partition.add_argument("--input", required=True, help="input file, folder or s3:// prefix")
     partition.add_argument("--out", required=True, help="output folder or s3:// prefix")
     partition.add_argument("--method", choices=METHODS, required=True, help="partition method")
     _partition_options(partition, seed_flag="--seed")
     _common(partition)
-    partition.set_defaults(run=run_partition)
 
-    merge = commands.add_parser(
+    merge = add_command(
+        commands,
         "merge",
+        run_merge,
         help="combine the shard reports of a multi-instance partition",
         description="Write OUT/manifests/<split>.manifest and OUT/split-report.json from the "
         "reports under OUT/shards/ that each Processing instance wrote.",
+        env=False,
+        output=True,
     )
     merge.add_argument("--out", required=True, help="the partition output folder or s3:// prefix")
     merge.add_argument("--shards", help="where the shard reports are (default OUT/shards)")
     merge.add_argument("--out-uri", help="URI the manifests point at (default OUT)")
-    merge.set_defaults(run=run_merge)
 
 
 def _partition_options(
@@ -158,10 +171,11 @@ def spec_from_args(args: argparse.Namespace, method: str) -> PartitionSpec:
     )
 
 
-def run_generate(args: argparse.Namespace) -> int:
+def run_generate(ctx: Context) -> int:
     from mlops.data.generator import GeneratorConfig, generate
     from mlops.data.partitioner import generate_partitioned
 
+    args = ctx.args
     config = GeneratorConfig(
         rows=args.rows,
         seed=args.seed,
@@ -175,55 +189,63 @@ def run_generate(args: argparse.Namespace) -> int:
         if args.format != "csv":
             raise InputError("--split writes CSV splits: leave out --format parquet")
         spec = spec_from_args(args, args.split)
-        report = generate_partitioned(
+        with ctx.default_session():
+            report = generate_partitioned(
+                args.out,
+                config,
+                spec,
+                overwrite=args.overwrite,
+                progress=progress,
+                part_rows=args.part_rows,
+                workers=args.workers,
+            )
+        ctx.emit(summary(report), report)
+        return EXIT_OK
+    with ctx.default_session():
+        dataset = generate(
             args.out,
             config,
-            spec,
+            part_rows=args.part_rows,
+            file_format=args.format,
             overwrite=args.overwrite,
             progress=progress,
+            workers=args.workers,
+        )
+    rows, fraud = dataset["rows"], dataset["fraud_rows"]
+    ctx.emit(
+        f"generated {rows:,} transactions ({fraud:,} fraud, {fraud / rows:.2%}) and "
+        f"{config.n_customers:,} customers -> {dataset['transactions']['uri']}",
+        dataset,
+    )
+    return EXIT_OK
+
+
+def run_partition(ctx: Context) -> int:
+    from mlops.data.partitioner import partition
+
+    args = ctx.args
+    with ctx.default_session():
+        report = partition(
+            args.input,
+            args.out,
+            spec_from_args(args, args.method),
+            overwrite=args.overwrite,
+            progress=sys.stderr.isatty(),
             part_rows=args.part_rows,
             workers=args.workers,
         )
-        print(summary(report))
-        return 0
-    dataset = generate(
-        args.out,
-        config,
-        part_rows=args.part_rows,
-        file_format=args.format,
-        overwrite=args.overwrite,
-        progress=progress,
-        workers=args.workers,
-    )
-    rows, fraud = dataset["rows"], dataset["fraud_rows"]
-    print(
-        f"generated {rows:,} transactions ({fraud:,} fraud, {fraud / rows:.2%}) and "
-        f"{config.n_customers:,} customers -> {dataset['transactions']['uri']}"
-    )
-    return 0
+    ctx.emit(summary(report), report)
+    return EXIT_OK
 
 
-def run_partition(args: argparse.Namespace) -> int:
-    from mlops.data.partitioner import partition
-
-    report = partition(
-        args.input,
-        args.out,
-        spec_from_args(args, args.method),
-        overwrite=args.overwrite,
-        progress=sys.stderr.isatty(),
-        part_rows=args.part_rows,
-        workers=args.workers,
-    )
-    print(summary(report))
-    return 0
-
-
-def run_merge(args: argparse.Namespace) -> int:
+def run_merge(ctx: Context) -> int:
     from mlops.data.report import merge_shards
 
-    print(summary(merge_shards(args.out, shards=args.shards, out_uri=args.out_uri)))
-    return 0
+    args = ctx.args
+    with ctx.default_session():
+        report = merge_shards(args.out, shards=args.shards, out_uri=args.out_uri)
+    ctx.emit(summary(report), report)
+    return EXIT_OK
 
 
 def summary(report: dict[str, Any]) -> str:

@@ -83,17 +83,19 @@ def s3_client() -> S3Client:
 
 @contextmanager
 def s3_errors(uri: str) -> Iterator[None]:
-    """S3 failures as one-line errors naming the URI (a missing bucket is no traceback)."""
+    """S3 failures as one-line errors naming the URI (a missing bucket is no traceback),
+    explained by :func:`mlops.aws_errors.explain` (what went wrong, and the fix)."""
     from botocore.exceptions import BotoCoreError, ClientError
+
+    from mlops.aws_errors import EXIT_USAGE, explain
 
     try:
         yield
-    except ClientError as error:
-        details = error.response.get("Error", {})
-        code, message = details.get("Code", "error"), details.get("Message", "")
-        raise MlopsError(f"S3 refused {uri}: {code} {message}".strip()) from None
-    except BotoCoreError as error:
-        raise MlopsError(f"S3 failed for {uri}: {error}") from None
+    except (ClientError, BotoCoreError) as error:
+        explained = explain(error)
+        assert explained is not None  # every botocore error is explained
+        kind = InputError if explained.status == EXIT_USAGE else MlopsError
+        raise kind(f"{uri}: {explained.message}") from None
 
 
 def file_format(name: str) -> FileFormat | None:

@@ -1,5 +1,10 @@
 """``python -m mlops models list|approve|reject`` and ``python -m mlops endpoint invoke``.
 
+``--group`` is a group name as configured in cdk.json (``fraud-detection``); with ``--env`` it
+addresses the SageMaker group ``model_package_group_name(env, group)`` and the endpoint
+``names.endpoint_name(env, group)``. It is checked against the environment's configured
+groups before any AWS call.
+
 Approving or rejecting only changes the registry; the deploy Lambda reacts to the change
 (see docs/deployment.md), so the CLI needs no deployment rights.
 """
@@ -7,56 +12,89 @@ Approving or rejecting only changes the registry; the deploy Lambda reacts to th
 from __future__ import annotations
 
 import argparse
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Literal
 
 from botocore.exceptions import ClientError
 
+from mlops.aws_errors import is_not_found
+from mlops.command import EXIT_OK, Context, Subparsers, add_command, add_group, existing_names
+from mlops.constants import model_package_group_name, resource_prefix
 from mlops.deployment import names
-from mlops.errors import InputError
-from mlops.registry import list_versions, set_approval
+from mlops.errors import InputError, MlopsError
+from mlops.registry import ModelVersion, list_versions, set_approval
 
 if TYPE_CHECKING:
     from mypy_boto3_sagemaker import SageMakerClient
     from mypy_boto3_sagemaker_runtime import SageMakerRuntimeClient
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    models = subparsers.add_parser("models", help="list, approve or reject model versions")
-    commands = models.add_subparsers(title="models commands", metavar="COMMAND", required=True)
-
-    listing = commands.add_parser("list", help="versions of a group, their status, the live one")
-    _common(listing)
-    listing.set_defaults(run=run_list)
-    for decision in ("approve", "reject"):
-        parser = commands.add_parser(
-            decision, help=f"{decision} one version (deploys or rolls back)"
+def register(subparsers: Subparsers) -> None:
+    models = add_group(subparsers, "models", help="list, approve or reject model versions")
+    listing = add_command(
+        models,
+        "list",
+        run_list,
+        help="versions of a group, their status, the live one",
+        output=True,
+    )
+    _group_option(listing)
+    for decision, run in (("approve", run_approve), ("reject", run_reject)):
+        parser = add_command(
+            models, decision, run, help=f"{decision} one version (deploys or rolls back)"
         )
-        _common(parser, with_env=False)
+        _group_option(parser)
         parser.add_argument("--version", type=int, required=True, help="version number")
         parser.add_argument("--reason", required=True, help="recorded as ApprovalDescription")
-        parser.set_defaults(run=run_approve if decision == "approve" else run_reject)
 
-    endpoint = subparsers.add_parser("endpoint", help="use a group's endpoint")
-    endpoint_commands = endpoint.add_subparsers(
-        title="endpoint commands", metavar="COMMAND", required=True
+    endpoint = add_group(subparsers, "endpoint", help="use a group's endpoint")
+    invoke_parser = add_command(
+        endpoint, "invoke", run_invoke, help="score one CSV row, print the prediction"
     )
-    invoke = endpoint_commands.add_parser("invoke", help="score one CSV row, print the prediction")
-    _common(invoke)
-    invoke.add_argument("--csv", required=True, help='one row without label, e.g. "2,TX,947.08"')
-    invoke.set_defaults(run=run_invoke)
+    _group_option(invoke_parser)
+    invoke_parser.add_argument(
+        "--csv", required=True, help='one row without label, e.g. "2,TX,947.08"'
+    )
 
 
-def _common(parser: argparse.ArgumentParser, *, with_env: bool = True) -> None:
-    parser.add_argument("--group", required=True, help="Model Package Group name")
-    if with_env:
-        parser.add_argument("--env", default="dev", help="environment name (default: dev)")
-    parser.add_argument("--region", default=None, help="AWS region (default: from your profile)")
+def _group_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--group", required=True, help="Model Package Group as named in cdk.json (registry)"
+    )
 
 
-def _client(service: str, region: str | None) -> Any:
-    import boto3
+def configured_group(ctx: Context) -> str:
+    """``--group``, which must be one of the environment's groups in cdk.json."""
+    group: str = ctx.args.group
+    assert ctx.environment is not None  # models and endpoint commands take --env
+    configured = [g.name for g in ctx.environment.registry.model_package_groups]
+    if group not in configured:
+        raise InputError(
+            f"group {group!r} is not configured for environment {ctx.env}: cdk.json configures "
+            f"{', '.join(configured) or 'no groups (registry.model_package_groups)'}"
+        )
+    return group
 
-    return boto3.session.Session(region_name=region).client(service)  # type: ignore[call-overload]
+
+def check_group_exists(sagemaker: SageMakerClient, environment: str, name: str) -> None:
+    """A configured group that is not in AWS: the registry stack is not deployed there."""
+    try:
+        sagemaker.describe_model_package_group(ModelPackageGroupName=name)
+    except ClientError as error:
+        if not is_not_found(error):
+            raise
+        existing = existing_names(
+            lambda: (
+                g["ModelPackageGroupName"]
+                for g in sagemaker.list_model_package_groups(
+                    NameContains=resource_prefix(environment), MaxResults=20
+                )["ModelPackageGroupSummaryList"]
+            )
+        )
+        raise MlopsError(
+            f"model package group {name} not found in {sagemaker.meta.region_name} (groups of "
+            f"{environment} there: {existing}): deploy the registry stack "
+            f"(make deploy ENV={environment}) or pass the --region it is in"
+        ) from None
 
 
 def live_package_arn(sagemaker: SageMakerClient, endpoint: str) -> str | None:
@@ -64,7 +102,7 @@ def live_package_arn(sagemaker: SageMakerClient, endpoint: str) -> str | None:
     try:
         described = sagemaker.describe_endpoint(EndpointName=endpoint)
     except ClientError as error:
-        if "Could not find" in str(error):
+        if is_not_found(error):
             return None
         raise
     config = sagemaker.describe_endpoint_config(EndpointConfigName=described["EndpointConfigName"])
@@ -73,11 +111,9 @@ def live_package_arn(sagemaker: SageMakerClient, endpoint: str) -> str | None:
     return str(package) if package else None
 
 
-def format_versions(sagemaker: SageMakerClient, group: str, environment: str) -> str:
-    endpoint = names.endpoint_name(environment, group)
-    live = live_package_arn(sagemaker, endpoint)
+def format_versions(versions: list[ModelVersion], live: str | None, endpoint: str) -> str:
     rows = [("version", "approval", "status", "created", "live")]
-    for version in list_versions(sagemaker, group):
+    for version in versions:
         rows.append(
             (
                 str(version.version),
@@ -87,55 +123,94 @@ def format_versions(sagemaker: SageMakerClient, group: str, environment: str) ->
                 f"<- {endpoint}" if version.arn == live else "",
             )
         )
-    if len(rows) == 1:
-        return f"{group}: no versions yet"
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     return "\n".join(
         "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows
     )
 
 
-def run_list(args: argparse.Namespace) -> int:
-    print(format_versions(_client("sagemaker", args.region), args.group, args.env))
-    return 0
+def run_list(ctx: Context) -> int:
+    group = configured_group(ctx)
+    name = model_package_group_name(ctx.env, group)
+    endpoint = names.endpoint_name(ctx.env, group)
+    sagemaker = ctx.client("sagemaker")
+    check_group_exists(sagemaker, ctx.env, name)
+    versions = list_versions(sagemaker, name)
+    live = live_package_arn(sagemaker, endpoint)
+    text = format_versions(versions, live, endpoint) if versions else f"{name}: no versions yet"
+    data = {
+        "group": name,
+        "endpoint": endpoint,
+        "live_model_package_arn": live,
+        "versions": [
+            {
+                "version": v.version,
+                "approval_status": v.approval_status,
+                "package_status": v.package_status,
+                "created": v.created.isoformat(),
+                "arn": v.arn,
+                "live": v.arn == live,
+            }
+            for v in versions
+        ],
+    }
+    ctx.emit(text, data)
+    return EXIT_OK
 
 
-def _decide(args: argparse.Namespace, status: Literal["Approved", "Rejected"]) -> int:
+def _decide(ctx: Context, status: Literal["Approved", "Rejected"]) -> int:
+    group = configured_group(ctx)
     version = set_approval(
-        _client("sagemaker", args.region),
-        args.group,
-        args.version,
+        ctx.client("sagemaker"),
+        model_package_group_name(ctx.env, group),
+        ctx.args.version,
         status,
-        args.reason,
+        ctx.args.reason,
     )
     print(
-        f"{args.group} v{version.version} is {version.approval_status}; the deploy Lambda "
-        "updates the endpoint (python -m mlops models list to follow)"
+        f"{version.group} v{version.version} is {version.approval_status}; the deploy Lambda "
+        f"updates the endpoint (python -m mlops models list --env {ctx.env} --group {group} "
+        "to follow)"
     )
-    return 0
+    return EXIT_OK
 
 
-def run_approve(args: argparse.Namespace) -> int:
-    return _decide(args, "Approved")
+def run_approve(ctx: Context) -> int:
+    return _decide(ctx, "Approved")
 
 
-def run_reject(args: argparse.Namespace) -> int:
-    return _decide(args, "Rejected")
+def run_reject(ctx: Context) -> int:
+    return _decide(ctx, "Rejected")
 
 
 def invoke(runtime: SageMakerRuntimeClient, endpoint: str, row: str) -> str:
     if "\n" in row.strip() or not row.strip():
         raise InputError("--csv takes exactly one non-empty row")
-    try:
-        response = runtime.invoke_endpoint(
-            EndpointName=endpoint, ContentType="text/csv", Accept="text/csv", Body=row.strip()
-        )
-    except ClientError as error:
-        raise InputError(f"endpoint {endpoint}: {error.response['Error']['Message']}") from None
+    response = runtime.invoke_endpoint(
+        EndpointName=endpoint, ContentType="text/csv", Accept="text/csv", Body=row.strip()
+    )
     return response["Body"].read().decode().strip()
 
 
-def run_invoke(args: argparse.Namespace) -> int:
-    endpoint = names.endpoint_name(args.env, args.group)
-    print(invoke(_client("sagemaker-runtime", args.region), endpoint, args.csv))
-    return 0
+def run_invoke(ctx: Context) -> int:
+    group = configured_group(ctx)
+    endpoint = names.endpoint_name(ctx.env, group)
+    runtime = ctx.client("sagemaker-runtime")
+    try:
+        print(invoke(runtime, endpoint, ctx.args.csv))
+    except ClientError as error:
+        if not is_not_found(error):
+            raise
+        raise MlopsError(
+            f"endpoint {endpoint} not found in {runtime.meta.region_name} "
+            f"(endpoints of {ctx.env} there: {existing_names(lambda: _endpoints(ctx))}): "
+            f"approve a version of {group} to deploy it, or pass the --region it is in"
+        ) from None
+    return EXIT_OK
+
+
+def _endpoints(ctx: Context) -> list[str]:
+    found = ctx.client("sagemaker").list_endpoints(
+        NameContains=resource_prefix(ctx.env), MaxResults=20
+    )
+    return [e["EndpointName"] for e in found["Endpoints"]]

@@ -1,7 +1,8 @@
 """``python -m mlops teardown --env NAME [--dry-run] [--include-data] [--yes]``.
 
 Prints the plan as a table, asks before deleting (type the environment name) unless
-``--yes``, shows progress, prints the report; exits 1 if anything could not be removed.
+``--yes``, shows progress on stderr, prints the report; exits 1 if anything could not be
+removed. ``--output json`` prints one JSON document (plan and report) instead of the tables.
 
 Whether the environment is ephemeral (which ``--include-data`` requires) is read from the
 project's ``cdk.json`` (``--config``), the same file ``cdk deploy`` used: tags on resources
@@ -10,27 +11,30 @@ could be edited by anyone with tagging rights, the reviewed config cannot.
 
 from __future__ import annotations
 
-import argparse
-import json
 import sys
 from collections.abc import Callable
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from mlops.command import EXIT_FAILURE, EXIT_OK, Context, Subparsers, add_command
 from mlops.errors import InputError
 
+if TYPE_CHECKING:
+    from mlops.teardown import Plan
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = subparsers.add_parser(
+
+def register(subparsers: Subparsers) -> None:
+    parser = add_command(
+        subparsers,
         "teardown",
+        run,
         help="remove everything an environment created (by tag), in dependency order",
         description=(
             "Stop running jobs and pipeline runs, delete Studio apps and spaces, endpoints, "
             "endpoint configs and models of one environment (found by its tags). Buckets and "
             "model package groups are kept unless --include-data (ephemeral environments only)."
         ),
+        output=True,
     )
-    parser.add_argument("--env", required=True, help="environment name (a key of cdk.json)")
     parser.add_argument("--dry-run", action="store_true", help="print the plan, change nothing")
     parser.add_argument(
         "--include-data",
@@ -38,62 +42,64 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="also delete buckets and model package groups (ephemeral environments only)",
     )
     parser.add_argument("--yes", action="store_true", help="do not ask for confirmation")
-    parser.add_argument(
-        "--config",
-        default="cdk.json",
-        type=Path,
-        help="the CDK app's cdk.json (default: %(default)s)",
-    )
-    parser.add_argument("--region", help="AWS region (default: from the AWS configuration)")
     parser.add_argument("--workers", type=int, default=8, help="parallel deletions (1-32)")
-    parser.set_defaults(run=run)
 
 
-def is_ephemeral(config_path: Path, environment: str) -> bool:
-    """The environment's ``ephemeral`` flag, validated by the same code as ``cdk synth``."""
-    from stacks.config import ConfigError, load_environment  # the CDK app's config module
-
-    try:
-        context = json.loads(config_path.read_text())["context"]
-    except (OSError, ValueError, KeyError) as error:
-        raise InputError(f"cannot read environments from {config_path}: {error}") from error
-    try:
-        return load_environment({**context, "env": environment}).ephemeral
-    except ConfigError as error:
-        raise InputError(str(error)) from error
+def ask_on_terminal(prompt: str) -> str:
+    """Ask on stderr (stdout stays the plan and report, or JSON), answer from stdin."""
+    if not sys.stdin.isatty():
+        raise InputError("not a terminal: pass --yes to confirm the teardown")
+    print(prompt, end="", file=sys.stderr, flush=True)
+    return sys.stdin.readline()
 
 
-def run(
-    args: argparse.Namespace,
-    *,
-    clients_factory: Callable[[str | None], Any] | None = None,
-    ask: Callable[[str], str] = input,
-) -> int:
+def plan_data(plan: Plan) -> dict[str, Any]:
+    return {
+        "environment": plan.environment,
+        "actions": [
+            {
+                "action": a.verb,
+                "kind": a.resource.kind.label,
+                "name": a.resource.name,
+                "arn": a.resource.arn,
+                "reason": a.reason,
+            }
+            for a in plan.actions
+        ],
+        "kept": [
+            {
+                "kind": s.resource.kind.label,
+                "name": s.resource.name,
+                "arn": s.resource.arn,
+                "reason": s.reason,
+            }
+            for s in plan.skipped
+        ],
+    }
+
+
+def run(ctx: Context, *, ask: Callable[[str], str] = ask_on_terminal) -> int:
     from mlops.teardown import Clients, Outcome, Status, execute, plan_teardown
 
+    args, env = ctx.args, ctx.env
     if not 1 <= args.workers <= 32:
         raise InputError(f"--workers must be from 1 to 32, got {args.workers}")
-    ephemeral = is_ephemeral(args.config, args.env)
-    if clients_factory is None:
-        import boto3
-
-        def clients_factory(region: str | None) -> Clients:
-            return Clients.from_session(boto3.Session(region_name=region))
-
-    clients = clients_factory(args.region)
-    plan = plan_teardown(clients, args.env, ephemeral=ephemeral, include_data=args.include_data)
-    print(f"Teardown plan for environment {args.env} ({len(plan.actions)} actions):")
-    print(plan.table())
+    assert ctx.environment is not None  # teardown takes --env
+    clients = Clients.from_session(ctx.session())
+    plan = plan_teardown(
+        clients, env, ephemeral=ctx.environment.ephemeral, include_data=args.include_data
+    )
+    if not ctx.json:
+        print(f"Teardown plan for environment {env} ({len(plan.actions)} actions):")
+        print(plan.table())
     if not plan.actions:
-        print("Nothing to remove.")
-        return 0
+        ctx.emit("Nothing to remove.", {"plan": plan_data(plan), "report": None})
+        return EXIT_OK
     if not args.dry_run and not args.yes:
-        if not sys.stdin.isatty() and ask is input:
-            raise InputError("not a terminal: pass --yes to confirm the teardown")
-        answer = ask(f"Type the environment name ({args.env}) to remove these resources: ")
-        if answer.strip() != args.env:
-            print("Aborted: nothing was changed.")
-            return 1
+        answer = ask(f"Type the environment name ({env}) to remove these resources: ")
+        if answer.strip() != env:
+            print("Aborted: nothing was changed.", file=sys.stderr)
+            return EXIT_FAILURE
 
     def progress(outcome: Outcome, done: int, total: int) -> None:
         if outcome.status is not Status.PLANNED:
@@ -108,7 +114,8 @@ def run(
     report = execute(
         plan, clients, dry_run=args.dry_run, max_workers=args.workers, on_outcome=progress
     )
-    print()
-    print(report.table())
-    print(report.summary())
-    return 0 if report.ok else 1
+    ctx.emit(
+        f"\n{report.table()}\n{report.summary()}",
+        {"plan": plan_data(plan), "report": report.as_dict()},
+    )
+    return EXIT_OK if report.ok else EXIT_FAILURE

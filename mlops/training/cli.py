@@ -9,13 +9,23 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from mlops.errors import InputError
+from mlops.aws_errors import is_not_found
+from mlops.command import (
+    EXIT_FAILURE,
+    EXIT_OK,
+    Context,
+    Subparsers,
+    add_command,
+    add_group,
+    existing_names,
+)
+from mlops.constants import resource_prefix
+from mlops.errors import InputError, MlopsError
 from mlops.training.names import pipeline_name
 from mlops.training.quotas import (
     Decision,
@@ -58,13 +68,28 @@ def load_pipeline(client: SageMakerClient, environment: str) -> DeployedPipeline
     name = pipeline_name(environment)
     try:
         described = client.describe_pipeline(PipelineName=name)
-    except client.exceptions.ResourceNotFound:
-        raise InputError(f"pipeline {name} not found: deploy the training stack first") from None
+    except client.exceptions.ClientError as error:
+        if not is_not_found(error):
+            raise
+        # Every environment's pipeline in that region: a wrong --env or --region shows.
+        existing = existing_names(
+            lambda: (
+                p["PipelineName"]
+                for p in client.list_pipelines(
+                    PipelineNamePrefix=resource_prefix(""), MaxResults=20
+                )["PipelineSummaries"]
+            )
+        )
+        raise MlopsError(
+            f"pipeline {name} not found in {client.meta.region_name} (pipelines there: "
+            f"{existing}): deploy the training stack of {environment} "
+            f"(make deploy ENV={environment}), or pass the --region it is in"
+        ) from None
     definition = json.loads(described["PipelineDefinition"])
     parameters = {p["Name"]: str(p.get("DefaultValue", "")) for p in definition["Parameters"]}
     steps = [s for s in definition["Steps"] if s["Name"] == PREFLIGHT_STEP]
     if not steps:
-        raise InputError(f"pipeline {name} has no {PREFLIGHT_STEP} step")
+        raise MlopsError(f"pipeline {name} has no {PREFLIGHT_STEP} step: redeploy its stack")
     return DeployedPipeline(
         name=name, parameters=parameters, preflight_inputs=steps[0]["Arguments"]
     )
@@ -82,11 +107,34 @@ def _parse_overrides(pairs: list[str], known: Mapping[str, str]) -> dict[str, st
     return overrides
 
 
-def _clients(region: str | None) -> tuple[Any, Any]:
-    import boto3
+def _clients(ctx: Context) -> tuple[Any, Any]:
+    return ctx.client("sagemaker"), ctx.client("service-quotas")
 
-    session = boto3.Session(region_name=region)
-    return session.client("sagemaker"), session.client("service-quotas")
+
+def decision_data(decision: Decision) -> dict[str, Any]:
+    """The preflight decision for ``--output json``: the table's rows with their details."""
+    return {
+        "verdict": decision.verdict,
+        "proceed": decision.proceed,
+        "message": decision.message,
+        "instance_types": dict(decision.instance_types),
+        "checks": [
+            {
+                "quota": check.quota.name,
+                "quota_code": check.quota.code,
+                "usage": check.need.usage,
+                "instance_type": check.need.instance_type,
+                "purpose": check.need.purpose,
+                "needed": check.need.count,
+                "applied": check.quota.value,
+                "aws_default": not check.quota.applied,
+                "in_use": check.in_use,
+                "verdict": check.verdict,
+                "pending_request_id": check.pending_request_id,
+            }
+            for check in decision.checks
+        ],
+    }
 
 
 def run_preflight(
@@ -108,9 +156,10 @@ def run_preflight(
     return decision, request
 
 
-def quotas_check(args: argparse.Namespace) -> int:
-    sagemaker_client, quotas_client = _clients(args.region)
-    pipeline = load_pipeline(sagemaker_client, args.env)
+def quotas_check(ctx: Context) -> int:
+    args = ctx.args
+    sagemaker_client, quotas_client = _clients(ctx)
+    pipeline = load_pipeline(sagemaker_client, ctx.env)
     overrides = _parse_overrides(args.param, pipeline.parameters)
     decision, _ = run_preflight(
         pipeline,
@@ -119,14 +168,14 @@ def quotas_check(args: argparse.Namespace) -> int:
         quotas_client=quotas_client,
         fallback_instance_type=args.fallback_instance_type,
     )
-    print(format_table(decision.checks))
-    print(decision.message)
-    return 0 if decision.proceed else 1
+    ctx.emit(f"{format_table(decision.checks)}\n{decision.message}", decision_data(decision))
+    return EXIT_OK if decision.proceed else EXIT_FAILURE
 
 
-def pipeline_start(args: argparse.Namespace) -> int:
-    sagemaker_client, quotas_client = _clients(args.region)
-    pipeline = load_pipeline(sagemaker_client, args.env)
+def pipeline_start(ctx: Context) -> int:
+    args = ctx.args
+    sagemaker_client, quotas_client = _clients(ctx)
+    pipeline = load_pipeline(sagemaker_client, ctx.env)
     overrides = _parse_overrides(args.param, pipeline.parameters)
     if args.input:
         overrides["InputDataUri"] = args.input
@@ -137,11 +186,13 @@ def pipeline_start(args: argparse.Namespace) -> int:
         quotas_client=quotas_client,
         fallback_instance_type=args.fallback_instance_type,
     )
-    print(format_table(decision.checks))
-    print(decision.message)
     if not decision.proceed and not args.force:
-        print("not started (use --force to let the pipeline's own preflight decide)")
-        return 1
+        ctx.emit(
+            f"{format_table(decision.checks)}\n{decision.message}\n"
+            "not started (use --force to let the pipeline's own preflight decide)",
+            {"preflight": decision_data(decision), "execution_arn": None},
+        )
+        return EXIT_FAILURE
     output = preflight_output(decision, request)
     for key, parameter in _FALLBACK_PARAMETERS.items():
         if output[key] != pipeline.parameters.get(parameter):
@@ -152,9 +203,13 @@ def pipeline_start(args: argparse.Namespace) -> int:
         PipelineParameters=[{"Name": k, "Value": v} for k, v in sorted(overrides.items())],
         PipelineExecutionDescription="started with python -m mlops pipeline start",
     )
-    print(f"started {started['PipelineExecutionArn']}")
-    print(f"follow it: python -m mlops pipeline watch --env {args.env}")
-    return 0
+    arn = started["PipelineExecutionArn"]
+    ctx.emit(
+        f"{format_table(decision.checks)}\n{decision.message}\nstarted {arn}\n"
+        f"follow it: python -m mlops pipeline watch --env {ctx.env}",
+        {"preflight": decision_data(decision), "execution_arn": arn},
+    )
+    return EXIT_OK
 
 
 def latest_execution(client: Any, name: str) -> str:
@@ -162,7 +217,7 @@ def latest_execution(client: Any, name: str) -> str:
         PipelineName=name, SortBy="CreationTime", SortOrder="Descending", MaxResults=1
     )["PipelineExecutionSummaries"]
     if not summaries:
-        raise InputError(f"pipeline {name} has no executions yet")
+        raise MlopsError(f"pipeline {name} has no executions yet: start one (pipeline start)")
     return str(summaries[0]["PipelineExecutionArn"])
 
 
@@ -201,19 +256,15 @@ def watch(
         sleep(interval)
 
 
-def pipeline_watch(args: argparse.Namespace) -> int:
-    sagemaker_client, _ = _clients(args.region)
-    execution = args.execution or latest_execution(sagemaker_client, pipeline_name(args.env))
-    print(f"watching {execution}")
-    status = watch(sagemaker_client, execution, interval=args.interval)
-    return 0 if status == "Succeeded" else 1
+def pipeline_watch(ctx: Context) -> int:
+    sagemaker_client = ctx.client("sagemaker")
+    execution = ctx.args.execution or latest_execution(sagemaker_client, pipeline_name(ctx.env))
+    print(f"watching {execution}", flush=True)
+    status = watch(sagemaker_client, execution, interval=ctx.args.interval)
+    return EXIT_OK if status == "Succeeded" else EXIT_FAILURE
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    def common(parser: argparse.ArgumentParser) -> None:
-        parser.add_argument("--env", required=True, help="environment name (a key of cdk.json)")
-        parser.add_argument("--region", help="AWS region (default: from the AWS configuration)")
-
+def register(subparsers: Subparsers) -> None:
     def run_options(parser: argparse.ArgumentParser) -> None:
         parser.add_argument(
             "--param",
@@ -226,33 +277,38 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
             "--fallback-instance-type", help="instance type to use where a quota is short"
         )
 
-    quotas = subparsers.add_parser("quotas", help="Service Quotas for a training run")
-    quotas_commands = quotas.add_subparsers(title="quotas commands", metavar="COMMAND")
-    check_parser = quotas_commands.add_parser(
-        "check", help="table: quota, needed, applied, in use, verdict (exit 1 when short)"
+    quotas = add_group(subparsers, "quotas", help="Service Quotas for a training run")
+    check = add_command(
+        quotas,
+        "check",
+        quotas_check,
+        help="table: quota, needed, applied, in use, verdict (exit 1 when short)",
+        description="Check the Service Quotas a run of the environment's deployed pipeline and "
+        "its blue/green deployment need, as the pipeline's preflight step does.",
+        output=True,
     )
-    common(check_parser)
-    run_options(check_parser)
-    check_parser.set_defaults(run=quotas_check)
+    run_options(check)
 
-    pipeline = subparsers.add_parser("pipeline", help="start and watch training pipeline runs")
-    commands = pipeline.add_subparsers(title="pipeline commands", metavar="COMMAND")
-    start = commands.add_parser("start", help="run the quota preflight locally, then start a run")
-    common(start)
+    pipeline = add_group(subparsers, "pipeline", help="start and watch training pipeline runs")
+    start = add_command(
+        pipeline,
+        "start",
+        pipeline_start,
+        help="run the quota preflight locally, then start a run",
+        output=True,
+    )
     run_options(start)
     start.add_argument("--input", help="S3 URI of the raw data (parameter InputDataUri)")
     start.add_argument("--name", help="display name of the execution")
     start.add_argument(
         "--force", action="store_true", help="start even when the local preflight says stop"
     )
-    start.set_defaults(run=pipeline_start)
 
-    watch_parser = commands.add_parser("watch", help="step-by-step progress until the run ends")
-    common(watch_parser)
+    watch_parser = add_command(
+        pipeline,
+        "watch",
+        pipeline_watch,
+        help="step-by-step progress until the run ends (exit 1 unless it succeeds)",
+    )
     watch_parser.add_argument("--execution", help="execution ARN (default: the latest)")
     watch_parser.add_argument("--interval", type=float, default=15.0, help="seconds between polls")
-    watch_parser.set_defaults(run=pipeline_watch)
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit("use: python -m mlops quotas|pipeline ...")

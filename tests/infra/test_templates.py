@@ -13,7 +13,7 @@ from mlops.constants import TAG_ENVIRONMENT
 from tests.synth import normalized, synthesize
 
 ENVIRONMENTS = ("dev", "prod")
-# W3005 (redundant DependsOn) is what CDK emits for ordering; DESIGN.md accepts it.
+# W3005 (redundant DependsOn) is what CDK emits for ordering; docs/architecture.md accepts it.
 IGNORED_CFN_LINT_RULES = ["W3005"]
 
 

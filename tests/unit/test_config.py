@@ -35,6 +35,12 @@ def test_every_environment_in_cdk_json_is_valid() -> None:
         assert config.name == env
 
 
+def test_every_environment_states_when_its_teardown_runs() -> None:
+    """When resources are deleted is read in cdk.json, not inherited from a code default."""
+    for env, raw in cdk_context("dev")["environments"].items():
+        assert "schedule" in raw.get("teardown", {}), f"{env}: set teardown.schedule"
+
+
 def test_defaults_fill_what_cdk_json_leaves_out() -> None:
     config = load_environment(cdk_context("dev"))
     assert config.training.objective_metric == "F1"
