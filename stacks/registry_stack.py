@@ -15,6 +15,7 @@ from stacks.constructs.model_registry import ModelRegistry
 class RegistryResources:
     """What other stacks receive from the Registry stack."""
 
+    # Logical group names (config keys); SageMaker's are model_package_group_name(env, group).
     group_names: tuple[str, ...]
 
 
@@ -29,6 +30,7 @@ class RegistryStack(cdk.Stack):
         self.registry = ModelRegistry(
             self,
             "Registry",
+            environment=config.name,
             groups=config.registry.model_package_groups,
             cross_account_read=config.registry.cross_account_read,
             ephemeral=config.ephemeral,
@@ -39,7 +41,7 @@ class RegistryStack(cdk.Stack):
                 self,
                 f"{output_id}GroupArn",
                 value=group.attr_model_package_group_arn,
-                description=f"Model Package Group {name}",
+                description=f"Model Package Group of {name}",
             )
 
     @property

@@ -4,20 +4,31 @@
 decides, and acts at most once. Calling it twice, or for a stale event, is a no-op.
 
 Order of work, so that a refusal never leaves anything half-created:
-1. wanted version (registry) → none approved: leave the endpoint, report ``no_approved_version``;
-2. endpoint state → busy (Creating, Updating, ...): ``RetryableError`` (the queue retries);
-   already serving the wanted config: prune old versions, report ``unchanged``;
+1. wanted version (registry) -> none approved: leave the endpoint, report ``no_approved_version``;
+2. endpoint state:
+   * ``OutOfService`` or ``UpdateRollbackFailed``: a person must look; report
+     ``needs_attention`` with what to do, touch nothing (no retry: it cannot help);
+   * already moving to the wanted config (``Creating`` it, or ``Updating`` with it as
+     ``PendingDeploymentSummary.EndpointConfigName``): report ``in_progress`` (SageMaker "may
+     send multiple events", so duplicates during an update are normal);
+   * otherwise busy (Creating, Updating, ...): ``RetryableError`` (the queue retries);
+   * ``Failed``: deleted, ``RetryableError`` (the next delivery creates it again);
+   * already serving the wanted config: prune old versions, report ``unchanged``;
 3. quota check for the new fleet (blue/green holds old + new fleet during the switch);
-4. model (in the environment's VPC) and endpoint config (deterministic names, reused when
-   they exist; a model outside the VPC is re-created in it), then
-   ``CreateEndpoint`` or ``UpdateEndpoint`` with blue/green traffic shifting and
-   auto-rollback on the stack's CloudWatch alarms.
+4. model (in the environment's VPC, from the wanted package) and endpoint config
+   (deterministic names, reused when they exist and match; a model outside the VPC or of
+   another package is re-created), then ``CreateEndpoint`` (retried briefly while the new
+   config is not yet visible to it) or ``UpdateEndpoint`` with blue/green traffic shifting
+   and auto-rollback on the stack's CloudWatch alarms.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
+import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, cast
 
@@ -30,6 +41,7 @@ from mlops.constants import (
     TAG_MODEL_PACKAGE_ARN,
     TAG_MODEL_PACKAGE_GROUP,
     TAG_MODEL_PACKAGE_VERSION,
+    model_package_group_name,
 )
 from mlops.deployment import names
 from mlops.deployment.settings import DeploySettings
@@ -50,18 +62,24 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-Action = Literal["created", "updated", "unchanged", "no_approved_version"]
-BUSY_STATUSES = (
-    "Creating",
-    "Updating",
-    "SystemUpdating",
-    "RollingBack",
-    "Deleting",
-    "OutOfService",
-)
+Action = Literal[
+    "created", "updated", "unchanged", "in_progress", "no_approved_version", "needs_attention"
+]
+BUSY_STATUSES = ("Creating", "Updating", "SystemUpdating", "RollingBack", "Deleting")
+# States in which SageMaker accepts no update and a retry cannot help: a person decides.
+ATTENTION_STATUSES = ("OutOfService", "UpdateRollbackFailed")
 TRAFFIC_TYPES = {"all_at_once": "ALL_AT_ONCE", "canary": "CANARY", "linear": "LINEAR"}
-# UpdateEndpoint's MaximumExecutionTimeoutInSeconds must be 600..14400.
-MAX_UPDATE_SECONDS = 14400
+# CreateEndpoint right after CreateEndpointConfig may not see the config yet (botocore's
+# CreateEndpoint doc: an eventually consistent read, "retry logic is recommended", and call
+# DescribeEndpointConfig first). Waits between tries, in seconds: bounded well inside the
+# function's timeout; after the last one the record is retried with the queue's backoff.
+CREATE_RETRY_DELAYS: tuple[float, ...] = (2.0, 4.0, 8.0)
+SUBJECTS: dict[Action, str] = {
+    "created": "Deployment created",
+    "updated": "Deployment updated",
+    "no_approved_version": "Nothing to deploy",
+    "needs_attention": "Endpoint needs attention",
+}
 
 
 class QuotaExceededError(MlopsError):
@@ -79,8 +97,13 @@ class Outcome:
 
     @property
     def notify(self) -> bool:
-        """Deployments started and "nothing to serve" are worth a message; no-ops are not."""
-        return self.action != "unchanged"
+        """Deployments started, "nothing to serve" and "needs attention" are worth a message;
+        no-ops and duplicates of a deployment in progress are not."""
+        return self.action in SUBJECTS
+
+    @property
+    def subject(self) -> str:
+        return f"{SUBJECTS.get(self.action, self.action)}: {self.group}"
 
 
 def converge(
@@ -89,8 +112,9 @@ def converge(
     settings: DeploySettings,
     group: str,
 ) -> Outcome:
+    """Make the endpoint of the logical ``group`` serve its wanted version (module doc)."""
     endpoint = names.endpoint_name(settings.environment, group)
-    wanted = wanted_version(sagemaker, group)
+    wanted = wanted_version(sagemaker, model_package_group_name(settings.environment, group))
     if wanted is None:
         return Outcome(
             group,
@@ -100,11 +124,23 @@ def converge(
             f"{group}: no approved version left; endpoint {endpoint} left as it is",
         )
     config_name = names.endpoint_config_name(
-        settings.environment, group, wanted.version, settings.endpoint_settings_hash
+        settings.environment, group, wanted.version, _config_hash(settings, wanted)
     )
     current = _describe_endpoint(sagemaker, endpoint)
     if current is not None:
         status = current["EndpointStatus"]
+        if status in ATTENTION_STATUSES:
+            return Outcome(
+                group, endpoint, "needs_attention", wanted, _attention(current, group, wanted)
+            )
+        if _moving_to(current, config_name):
+            return Outcome(
+                group,
+                endpoint,
+                "in_progress",
+                wanted,
+                f"{group}: {endpoint} is already {status} to v{wanted.version} ({config_name})",
+            )
         if status in BUSY_STATUSES:
             raise RetryableError(f"endpoint {endpoint} is {status}; retrying later")
         if status == "Failed":
@@ -123,13 +159,11 @@ def converge(
             )
 
     _check_quota(sagemaker, service_quotas, settings, group, endpoint)
-    tags = _tags(settings, wanted)
-    model = _ensure_model(sagemaker, settings, wanted, tags)
+    tags = _tags(settings, wanted, group)
+    model = _ensure_model(sagemaker, settings, group, wanted, tags)
     _ensure_endpoint_config(sagemaker, settings, config_name, model, tags)
     if current is None:
-        sagemaker.create_endpoint(
-            EndpointName=endpoint, EndpointConfigName=config_name, Tags=_tags(settings, None, group)
-        )
+        _create_endpoint(sagemaker, endpoint, config_name, _tags(settings, None, group))
         action: Action = "created"
         message = f"{group}: creating endpoint {endpoint} with v{wanted.version}"
     else:
@@ -154,7 +188,7 @@ def deployment_config(settings: DeploySettings, group: str) -> DeploymentConfigT
         "Type": TRAFFIC_TYPES[settings.traffic_shift],
         "WaitIntervalInSeconds": bake,
     }
-    size = {"Type": "CAPACITY_PERCENT", "Value": settings.canary_percent}
+    size = {"Type": "CAPACITY_PERCENT", "Value": settings.step_percent}
     if settings.traffic_shift == "canary":
         routing["CanarySize"] = size
     elif settings.traffic_shift == "linear":
@@ -165,7 +199,8 @@ def deployment_config(settings: DeploySettings, group: str) -> DeploymentConfigT
             # Keep the old fleet for one bake period after the full shift: alarms still roll
             # back during that time.
             "TerminationWaitInSeconds": bake,
-            "MaximumExecutionTimeoutInSeconds": MAX_UPDATE_SECONDS,
+            # Longer than every wait of this shift (validated at synth and at invocation).
+            "MaximumExecutionTimeoutInSeconds": settings.update_timeout_seconds,
         },
         "AutoRollbackConfiguration": {
             "Alarms": [
@@ -174,6 +209,42 @@ def deployment_config(settings: DeploySettings, group: str) -> DeploymentConfigT
             ]
         },
     }
+
+
+def _config_hash(settings: DeploySettings, version: ModelVersion) -> str:
+    """Names the endpoint config of ``version``: its endpoint settings and its package, so a
+    version number reused by another package (a re-created group) gets a config of its own."""
+    return hashlib.sha256(f"{settings.endpoint_settings_hash}:{version.arn}".encode()).hexdigest()
+
+
+def _moving_to(endpoint: Mapping[str, Any], config_name: str) -> bool:
+    """The endpoint is being created with, or updated to, ``config_name`` right now."""
+    status = endpoint["EndpointStatus"]
+    pending = (endpoint.get("PendingDeploymentSummary") or {}).get("EndpointConfigName")
+    if status == "Creating":
+        return bool(endpoint.get("EndpointConfigName") == config_name)
+    return status == "Updating" and pending == config_name
+
+
+def _attention(endpoint: Mapping[str, Any], group: str, wanted: ModelVersion) -> str:
+    """What happened and what to do, in the notification (docs/runbook.md says more)."""
+    name = endpoint["EndpointName"]
+    reason = endpoint.get("FailureReason")
+    because = f" ({reason})" if reason else ""
+    if endpoint["EndpointStatus"] == "OutOfService":
+        what = f"endpoint {name} is OutOfService: it takes no requests{because}"
+    else:
+        what = (
+            f"endpoint {name} is UpdateRollbackFailed: an update failed and so did its "
+            f"rollback{because}"
+        )
+    return (
+        f"{group}: {what}. Nothing was changed and v{wanted.version} was not deployed. "
+        f"Check `aws sagemaker describe-endpoint --endpoint-name {name}`; if it does not "
+        f"recover, delete it (`aws sagemaker delete-endpoint --endpoint-name {name}`) and "
+        f"approve v{wanted.version} again to re-create it (docs/runbook.md, endpoint needs "
+        "attention)."
+    )
 
 
 def _describe_endpoint(sagemaker: SageMakerClient, name: str) -> dict[str, Any] | None:
@@ -188,6 +259,41 @@ def _describe_endpoint(sagemaker: SageMakerClient, name: str) -> dict[str, Any] 
 def _is_not_found(error: ClientError) -> bool:
     message = str(error.response.get("Error", {}).get("Message", ""))
     return "Could not find" in message or "does not exist" in message
+
+
+def _create_endpoint(
+    sagemaker: SageMakerClient, endpoint: str, config_name: str, tags: list[TagTypeDef]
+) -> None:
+    """CreateEndpoint, tried again while SageMaker does not see the new config yet."""
+    for delay in (*CREATE_RETRY_DELAYS, None):
+        try:
+            sagemaker.describe_endpoint_config(EndpointConfigName=config_name)
+            sagemaker.create_endpoint(
+                EndpointName=endpoint, EndpointConfigName=config_name, Tags=tags
+            )
+            return
+        except ClientError as error:
+            if not _config_not_visible(error):
+                raise
+            if delay is None:
+                raise RetryableError(
+                    f"endpoint config {config_name} still not visible to CreateEndpoint after "
+                    f"{len(CREATE_RETRY_DELAYS) + 1} tries; retrying later"
+                ) from error
+            logger.info("endpoint config %s not visible yet; retry in %ss", config_name, delay)
+            time.sleep(delay)
+
+
+def _config_not_visible(error: ClientError) -> bool:
+    """The validation error of a config that exists but was read stale (its exact text is not
+    documented: any ValidationException naming a missing config counts)."""
+    details = error.response.get("Error", {})
+    message = str(details.get("Message", "")).lower()
+    return (
+        details.get("Code") == "ValidationException"
+        and ("could not find" in message or "endpoint config" in message)
+        and "already exist" not in message
+    )
 
 
 def _check_quota(
@@ -216,43 +322,46 @@ def _check_quota(
         )
 
 
-def _tags(
-    settings: DeploySettings, version: ModelVersion | None, group: str | None = None
-) -> list[TagTypeDef]:
+def _tags(settings: DeploySettings, version: ModelVersion | None, group: str) -> list[TagTypeDef]:
+    """Ownership tags (teardown finds resources by them) and, on models and configs, the
+    package they serve. ``mlops:model-package-group`` holds the SageMaker group name."""
     tags: dict[str, str] = {
         TAG_ENVIRONMENT: settings.environment,
         TAG_MANAGED_BY: MANAGED_BY_VALUE,
+        TAG_MODEL_PACKAGE_GROUP: model_package_group_name(settings.environment, group),
     }
     if version is not None:
-        tags[TAG_MODEL_PACKAGE_GROUP] = version.group
         tags[TAG_MODEL_PACKAGE_ARN] = version.arn
         tags[TAG_MODEL_PACKAGE_VERSION] = str(version.version)
-    elif group is not None:
-        tags[TAG_MODEL_PACKAGE_GROUP] = group
     return [{"Key": k, "Value": v} for k, v in tags.items()]
 
 
 def _ensure_model(
     sagemaker: SageMakerClient,
     settings: DeploySettings,
+    group: str,
     version: ModelVersion,
     tags: list[TagTypeDef],
 ) -> str:
     """The version's model, running in the environment's VPC (``settings.vpc_config``).
 
-    An existing model is reused when it runs in that network. One created before the models
-    ran in the VPC, or in a network since replaced, cannot be changed: it is deleted and
-    created again under its name; the endpoint then moves to it blue/green (the network is
-    part of the endpoint settings hash, so the wanted config is new). The live fleet keeps
-    running meanwhile: an endpoint config names the model, which SageMaker reads when it
-    provisions instances (not verified in an account: no credentials here).
+    An existing model is reused when it serves this package in that network. One created
+    before the models ran in the VPC, in a network since replaced, or from another package
+    of the same version number (a group re-created under its name) cannot be changed: it is
+    deleted and created again under its name; the endpoint then moves to it blue/green (the
+    network and the package are part of the config name, so the wanted config is new). The
+    live fleet keeps running meanwhile: an endpoint config names the model, which SageMaker
+    reads when it provisions instances (not verified in an account: no credentials here).
     """
-    name = names.model_name(settings.environment, version.group, version.version)
+    name = names.model_name(settings.environment, group, version.version)
     existing = _describe_model(sagemaker, name)
     if existing is not None:
-        if _same_network(existing.get("VpcConfig"), settings.vpc_config):
+        package = (existing.get("PrimaryContainer") or {}).get("ModelPackageName")
+        if package == version.arn and _same_network(existing.get("VpcConfig"), settings.vpc_config):
             return name
-        logger.warning("model %s is not in the endpoint network; re-creating it", name)
+        logger.warning(
+            "model %s is not %s in the endpoint network; re-creating it", name, version.arn
+        )
         sagemaker.delete_model(ModelName=name)
     sagemaker.create_model(
         ModelName=name,

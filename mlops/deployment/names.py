@@ -2,7 +2,9 @@
 
 The stack names the CloudWatch alarms at synth; the deploy Lambda names the endpoint, models
 and endpoint configs at run time and passes the same alarm names to ``UpdateEndpoint``. Both
-call these functions, so they always agree. SageMaker names allow 63 characters; a name that
+call these functions, so they always agree. ``group`` is always the logical group name of
+the config (``fraud-detection``); the environment prefix makes every name unique per account
+and region across environments. SageMaker names allow 63 characters; a name that
 would be longer is cut and suffixed with a hash of the full name, so it stays unique.
 """
 
@@ -10,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 
-from mlops.constants import resource_prefix
+from mlops.constants import model_package_group_name, resource_prefix
 
 MAX_NAME_LENGTH = 63
 # One production variant per endpoint; blue/green keeps the name across configs.
@@ -25,8 +27,9 @@ def _bounded(name: str) -> str:
 
 
 def endpoint_name(environment: str, group: str) -> str:
-    """The one real-time endpoint serving ``group`` in ``environment``."""
-    return _bounded(f"{resource_prefix(environment)}-{group}")
+    """The one real-time endpoint serving the logical ``group`` in ``environment``: named
+    after the environment's Model Package Group it serves (``mlops-dev-fraud-detection``)."""
+    return _bounded(model_package_group_name(environment, group))
 
 
 def model_name(environment: str, group: str, version: int) -> str:

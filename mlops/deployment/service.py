@@ -1,22 +1,26 @@
-"""One SQS batch of approval events → deployments, with partial batch failure reporting.
+"""One SQS batch of approval events -> deployments, with partial batch failure reporting.
 
 Per record:
 
-* malformed, wrong detail-type, unknown group → logged with the reason and **dropped** (a retry
-  cannot fix it; it never blocks or fails the other records);
-* endpoint busy (``RetryableError``) → reported as failed, and its visibility is extended with
+* malformed, wrong detail-type, unknown group -> logged at ERROR with the reason, reported
+  failed and made visible again at once: SQS redelivers it right away, and after
+  ``maxReceiveCount`` deliveries (seconds) it is in the dead-letter queue (alarmed), where it
+  can be read; a retry cannot fix it, so it neither waits nor holds back the records after it;
+* endpoint busy (``RetryableError``) -> reported failed, and its visibility is extended with
   exponential backoff, so SQS delivers it again later;
-* quota short or any other error → notified (first delivery only) and reported as failed: SQS
+* quota short or any other error -> notified (first delivery only) and reported failed: SQS
   retries it and, after ``maxReceiveCount`` deliveries, moves it to the dead-letter queue
   (alarmed); redrive it once the cause is fixed;
-* success → notified when something changed (deployment started, nothing left to serve).
+* done -> notified when something changed or a person must act (deployment started, nothing
+  left to serve, endpoint needs attention); a deployment already under way is done too.
 
-The queue is FIFO: once a record fails, every later record of the batch is reported failed
-too, so a group's events are never processed out of order.
+The queue is FIFO: once a deployment is retried, every later record of the batch is reported
+failed too, so a group's events are never processed out of order.
 """
 
 from __future__ import annotations
 
+import enum
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -62,6 +66,12 @@ def retry_delay_seconds(receive_count: int) -> int:
     return int(min(BACKOFF_BASE_SECONDS * 2 ** max(receive_count - 1, 0), BACKOFF_MAX_SECONDS))
 
 
+class Result(enum.Enum):
+    DONE = "done"  # processed: SQS deletes it
+    RETRY = "retry"  # try again later; later records of the batch wait behind it (FIFO)
+    REFUSED = "refused"  # bad input: to the dead-letter queue, holding nothing back
+
+
 def process_batch(
     event: Mapping[str, Any], settings: DeploySettings, clients: Clients
 ) -> dict[str, list[dict[str, str]]]:
@@ -69,24 +79,34 @@ def process_batch(
     if not isinstance(records, list):
         raise InputError("event has no Records list: not an SQS batch")
     failures: list[dict[str, str]] = []
+    waiting = False
     for record in records:
         message_id = str(record.get("messageId", "")) if isinstance(record, dict) else ""
-        if failures or not process_record(record, settings, clients):
+        result = Result.RETRY if waiting else process_record(record, settings, clients)
+        if result is not Result.DONE:
             failures.append({"itemIdentifier": message_id})
+        waiting = waiting or result is Result.RETRY
     return {"batchItemFailures": failures}
 
 
-def process_record(record: Any, settings: DeploySettings, clients: Clients) -> bool:
-    """Handle one record; True when it is done with (processed or dropped)."""
+def process_record(record: Any, settings: DeploySettings, clients: Clients) -> Result:
+    """Handle one record (see the module doc)."""
     if not isinstance(record, dict):
-        logger.error("dropped record: not an object")
-        return True
+        logger.error("refused record: not an object")
+        return Result.REFUSED
     message_id = str(record.get("messageId", ""))
     try:
-        approval = parse_approval_event(record.get("body", ""), settings.groups)
+        approval = parse_approval_event(record.get("body", ""), settings.package_groups)
     except InputError as error:
-        logger.error("dropped message %s: %s", message_id, error, extra={"reason": str(error)})
-        return True
+        logger.error(
+            "refused message %s (dead-letter queue after the queue's maxReceiveCount "
+            "deliveries): %s",
+            message_id,
+            error,
+            extra={"reason": str(error)},
+        )
+        _delay(clients.sqs, record, 0)
+        return Result.REFUSED
     context = {"group": approval.group, "package": approval.package_arn, "event": approval.event_id}
     receive_count = _receive_count(record)
     try:
@@ -95,12 +115,12 @@ def process_record(record: Any, settings: DeploySettings, clients: Clients) -> b
         delay = retry_delay_seconds(receive_count)
         logger.warning("retry in %ss: %s", delay, error, extra=context)
         _delay(clients.sqs, record, delay)
-        return False
+        return Result.RETRY
     except QuotaExceededError as error:
         logger.error("%s", error, extra=context)
         if receive_count == 1:
             _notify(clients.sns, settings, f"Deployment blocked: {approval.group}", str(error))
-        return False
+        return Result.RETRY
     except Exception as error:
         logger.exception("deployment of %s failed", approval.group, extra=context)
         if receive_count == 1:
@@ -110,17 +130,17 @@ def process_record(record: Any, settings: DeploySettings, clients: Clients) -> b
                 f"Deployment failed: {approval.group}",
                 f"{approval.group}: {type(error).__name__}: {error}",
             )
-        return False
-    logger.info(
+        return Result.RETRY
+    level = logging.WARNING if outcome.action == "needs_attention" else logging.INFO
+    logger.log(
+        level,
         "%s",
         outcome.message,
         extra={**context, "action": outcome.action, "pruned": list(outcome.pruned)},
     )
     if outcome.notify:
-        _notify(
-            clients.sns, settings, f"Deployment {outcome.action}: {outcome.group}", outcome.message
-        )
-    return True
+        _notify(clients.sns, settings, outcome.subject, outcome.message)
+    return Result.DONE
 
 
 def _receive_count(record: Mapping[str, Any]) -> int:
@@ -132,8 +152,8 @@ def _receive_count(record: Mapping[str, Any]) -> int:
 
 
 def _delay(sqs: SQSClient, record: Mapping[str, Any], seconds: int) -> None:
-    """Back off: keep the message invisible longer. Best effort: without it, SQS redelivers
-    after the queue's own visibility timeout."""
+    """Make the message visible again in ``seconds`` (0: at once). Best effort: without it,
+    SQS redelivers after the queue's own visibility timeout."""
     try:
         arn_parts = str(record["eventSourceARN"]).split(":")
         url = sqs.get_queue_url(QueueName=arn_parts[5], QueueOwnerAWSAccountId=arn_parts[4])

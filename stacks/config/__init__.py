@@ -11,6 +11,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Literal
 
+from mlops.constants import model_package_group_name
+from mlops.deployment.settings import (
+    CANARY_PERCENT_RANGE,
+    LINEAR_STEP_PERCENT_RANGE,
+    MAX_UPDATE_SECONDS,
+    update_timeout_seconds,
+)
 from mlops.environment import INSTANCE_TYPE_PATTERN
 from stacks.config.parsing import (
     ConfigError,
@@ -46,9 +53,11 @@ INSTANCE_TYPE = matches(
     INSTANCE_TYPE_PATTERN,
     "allowed: a SageMaker instance type ml.<family>.<size>, e.g. ml.m5.large",
 )
-# SageMaker's own name pattern (user profiles, model package groups, endpoints).
+# SageMaker's own name rule (user profiles, model package groups, endpoints): botocore's
+# EntityName is at most 63 characters and matches this pattern (which alone would let hyphens
+# make a name longer).
 SAGEMAKER_NAME = matches(
-    r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}",
+    r"(?=.{1,63}\Z)[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}",
     "allowed: 1-63 letters, digits and hyphens, starting with a letter or digit",
 )
 REGION = matches(
@@ -123,10 +132,25 @@ class StudioConfig:
     )
 
 
+# SageMaker's tag value rule (botocore TagValue: 0-256 of letters, digits, spaces, _.:/=+-@).
+TAG_VALUE = matches(
+    r"[\w .:/=+\-@]{0,256}",
+    "allowed: up to 256 letters, digits, spaces and _ . : / = + - @ (it is kept as a tag)",
+)
+
+
 @dataclass(frozen=True, kw_only=True)
 class ModelPackageGroupConfig:
-    name: str = field(check=SAGEMAKER_NAME, doc="Model Package Group name.")
-    description: str = field("", doc="Shown in the registry.")
+    name: str = field(
+        check=SAGEMAKER_NAME,
+        doc="Logical group name; SageMaker's group is mlops-<env>-<name> (at most 63 characters).",
+    )
+    description: str = field(
+        "",
+        check=TAG_VALUE,
+        doc="Kept as the group's mlops:description tag (SageMaker sets a group's description "
+        "only at creation, so a change could never be deployed).",
+    )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -150,7 +174,16 @@ class DeploymentConfig:
     traffic_shift: Literal["all_at_once", "canary", "linear"] = field(
         "canary", doc="Blue/green traffic shifting mode on updates."
     )
-    canary_percent: int = field(10, check=between(1, 50), doc="Canary size or linear step, %.")
+    canary_percent: int = field(
+        10,
+        check=between(*CANARY_PERCENT_RANGE),
+        doc="Canary size, % of the fleet (SageMaker: 1-50).",
+    )
+    linear_step_percent: int = field(
+        20,
+        check=between(*LINEAR_STEP_PERCENT_RANGE),
+        doc="Linear traffic step, % of the fleet (SageMaker: 10-50).",
+    )
     bake_minutes: int = field(10, check=between(0, 60), doc="Wait between shifts, with alarms.")
     data_capture_percent: int = field(
         100, check=between(0, 100), doc="Share of requests captured to the artifacts bucket."
@@ -321,8 +354,37 @@ def load_environment(
     if "name" in raw:
         raise ConfigError(f"environments.{name}.name", raw["name"], "the name is the object's key")
     config = parse(EnvironmentConfig, {**raw, "name": name}, f"environments.{name}")
+    _check_across_keys(config, f"environments.{name}")
     return replace(
         config,
         account=config.account or default_account,
         region=config.region or default_region,
     )
+
+
+def _check_across_keys(config: EnvironmentConfig, path: str) -> None:
+    """Rules that involve more than one key."""
+    for index, group in enumerate(config.registry.model_package_groups):
+        full = model_package_group_name(config.name, group.name)
+        if SAGEMAKER_NAME(full) is not None:
+            raise ConfigError(
+                f"{path}.registry.model_package_groups[{index}].name",
+                group.name,
+                f"SageMaker's group name {full!r} has {len(full)} characters; allowed: the "
+                "environment prefix and the name together at most 63",
+            )
+    deployment = config.deployment
+    step = (
+        deployment.linear_step_percent
+        if deployment.traffic_shift == "linear"
+        else deployment.canary_percent
+    )
+    needed = update_timeout_seconds(deployment.traffic_shift, step, deployment.bake_minutes)
+    if needed > MAX_UPDATE_SECONDS:
+        raise ConfigError(
+            f"{path}.deployment.bake_minutes",
+            deployment.bake_minutes,
+            f"a {deployment.traffic_shift} shift in {step}% steps with this bake time needs a "
+            f"{needed} s update; allowed: at most {MAX_UPDATE_SECONDS} s (UpdateEndpoint's "
+            "MaximumExecutionTimeoutInSeconds): bake less or use larger steps",
+        )

@@ -1,8 +1,11 @@
-"""Approval events → SQS FIFO → deploy Lambda → dead-letter queue, with an alarm on the DLQ.
+"""Approval events → SQS FIFO → deploy Lambda → dead-letter queue, with an alarm on the DLQ;
+endpoint trouble → the environment's topic.
 
 One EventBridge rule per model package group: an EventBridge → SQS FIFO target takes a
 *static* message group id, so a rule per group is what makes "message group = package group"
 hold (events of one group are processed one at a time, in order; groups run in parallel).
+One more rule announces this environment's endpoints that fail, go out of service or roll
+back, with the event's detail (its config names carry the version).
 """
 
 from __future__ import annotations
@@ -16,9 +19,17 @@ from aws_cdk import aws_lambda_event_sources as sources
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from mlops.constants import DATA_CAPTURE_PREFIX, resource_prefix
-from mlops.deployment import settings as env
-from mlops.deployment.events import DECISIONS, DETAIL_TYPE, SOURCE
+from mlops.constants import DATA_CAPTURE_PREFIX, model_package_group_name, resource_prefix
+from mlops.deployment import names
+from mlops.deployment.events import (
+    ATTENTION_STATUSES,
+    DECISIONS,
+    DETAIL_TYPE,
+    ENDPOINT_DETAIL_TYPES,
+    SOURCE,
+    event_spellings,
+)
+from mlops.deployment.settings import DeploySettings
 from stacks.config import EnvironmentConfig
 from stacks.constructs.dead_letter_queue import alarm_on_dead_letters, dead_letter_queue
 from stacks.constructs.network import NetworkResources
@@ -29,11 +40,44 @@ from stacks.nag import acknowledge, arn_in_finding
 FUNCTION_TIMEOUT_MINUTES = 2
 
 
-def approval_pattern(group: str) -> events.EventPattern:
+def approval_pattern(environment: str, group: str) -> events.EventPattern:
+    """Decisions on the versions of the logical ``group`` of ``environment``."""
     return events.EventPattern(
         source=[SOURCE],
         detail_type=[DETAIL_TYPE],
-        detail={"ModelPackageGroupName": [group], "ModelApprovalStatus": list(DECISIONS)},
+        detail={
+            "ModelPackageGroupName": [model_package_group_name(environment, group)],
+            "ModelApprovalStatus": list(DECISIONS),
+        },
+    )
+
+
+def endpoint_attention_pattern(environment: str, groups: tuple[str, ...]) -> events.EventPattern:
+    """State and deployment events of this environment's endpoints (by exact name, so another
+    environment's endpoints never match) in a status a person must hear about."""
+    return events.EventPattern(
+        source=[SOURCE],
+        detail_type=list(ENDPOINT_DETAIL_TYPES),
+        detail={
+            "EndpointName": [names.endpoint_name(environment, group) for group in groups],
+            "EndpointStatus": event_spellings(ATTENTION_STATUSES),
+        },
+    )
+
+
+def endpoint_attention_message(environment: str) -> events.RuleTargetInput:
+    """The notification: one line, then the event's detail, whose ``EndpointConfigName`` and
+    ``PendingDeploymentSummary.EndpointConfigName`` (``mlops-<env>-<group>-v<N>-<hash>``) name
+    the versions involved."""
+    field = events.EventField.from_path
+    return events.RuleTargetInput.from_object(
+        {
+            "summary": f"{environment}: endpoint {field('$.detail.EndpointName')} is "
+            f"{field('$.detail.EndpointStatus')} on config "
+            f"{field('$.detail.EndpointConfigName')} ({field('$.detail-type')}); see "
+            "docs/runbook.md, endpoint needs attention",
+            "detail": field("$.detail"),
+        }
     )
 
 
@@ -66,7 +110,8 @@ class ApprovalPipeline(Construct):
             self,
             "DeliveryDeadLetterQueue",
             key=data.key,
-            holds="events EventBridge could not deliver to the approval queue (alarmed)",
+            holds="events EventBridge could not deliver to the approval queue or the "
+            "notification topic (alarmed)",
         )
         self.queue = sqs.Queue(
             self,
@@ -89,7 +134,7 @@ class ApprovalPipeline(Construct):
                 self,
                 f"Approvals-{group}",
                 description=f"{group}: approval decisions to the deploy queue",
-                event_pattern=approval_pattern(group),
+                event_pattern=approval_pattern(config.name, group),
             )
             rule.add_target(
                 targets.SqsQueue(
@@ -102,34 +147,49 @@ class ApprovalPipeline(Construct):
             )
             self.rules[group] = rule
 
+        self.endpoint_attention = events.Rule(
+            self,
+            "EndpointAttention",
+            description=f"{config.name}: endpoints failed, out of service or rolling back -> "
+            "notifications",
+            event_pattern=endpoint_attention_pattern(config.name, groups),
+        )
+        self.endpoint_attention.add_target(
+            targets.SnsTopic(
+                data.notifications,
+                message=endpoint_attention_message(config.name),
+                dead_letter_queue=self.delivery_dead_letter_queue,
+            )
+        )
+
         prefix = resource_prefix(config.name)
+        self.settings = DeploySettings(
+            environment=config.name,
+            groups=frozenset(groups),
+            instance_type=deployment.instance_type,
+            instance_count=deployment.instance_count,
+            traffic_shift=deployment.traffic_shift,
+            canary_percent=deployment.canary_percent,
+            linear_step_percent=deployment.linear_step_percent,
+            bake_minutes=deployment.bake_minutes,
+            data_capture_percent=deployment.data_capture_percent,
+            data_capture_uri=data.artifacts_bucket.s3_url_for_object(
+                DATA_CAPTURE_PREFIX.rstrip("/")
+            ),
+            kms_key_arn=data.key.key_arn,
+            execution_role_arn=model_role.role_arn,
+            keep_previous_versions=deployment.keep_previous_versions,
+            topic_arn=data.notifications.topic_arn,
+            # The models' containers run in the environment's VPC (CreateModel VpcConfig).
+            subnet_ids=tuple(subnet.subnet_id for subnet in network.subnets),
+            security_group_ids=(network.workload_security_group.security_group_id,),
+        )
         self.function = PythonFunction(
             self,
             "Deploy",
             handler_dir="deploy",
             description="Deploys the approved model version of a group to its endpoint",
-            environment={
-                env.ENV_ENVIRONMENT: config.name,
-                env.ENV_GROUPS: ",".join(groups),
-                env.ENV_INSTANCE_TYPE: deployment.instance_type,
-                env.ENV_INSTANCE_COUNT: str(deployment.instance_count),
-                env.ENV_TRAFFIC_SHIFT: deployment.traffic_shift,
-                env.ENV_CANARY_PERCENT: str(deployment.canary_percent),
-                env.ENV_BAKE_MINUTES: str(deployment.bake_minutes),
-                env.ENV_DATA_CAPTURE_PERCENT: str(deployment.data_capture_percent),
-                env.ENV_DATA_CAPTURE_URI: data.artifacts_bucket.s3_url_for_object(
-                    DATA_CAPTURE_PREFIX.rstrip("/")
-                ),
-                env.ENV_KMS_KEY_ARN: data.key.key_arn,
-                env.ENV_EXECUTION_ROLE_ARN: model_role.role_arn,
-                env.ENV_KEEP_PREVIOUS: str(deployment.keep_previous_versions),
-                env.ENV_TOPIC_ARN: data.notifications.topic_arn,
-                # The models' containers run in the environment's VPC (CreateModel VpcConfig).
-                env.ENV_SUBNET_IDS: cdk.Fn.join(
-                    ",", [subnet.subnet_id for subnet in network.subnets]
-                ),
-                env.ENV_SECURITY_GROUP_IDS: network.workload_security_group.security_group_id,
-            },
+            environment=self.settings.to_environment(),
             log_key=data.key,
             log_retention_days=config.log_retention_days,
             timeout=cdk.Duration.minutes(FUNCTION_TIMEOUT_MINUTES),
@@ -152,11 +212,12 @@ class ApprovalPipeline(Construct):
         model_role.grant_pass_role(role)
 
         arn = f"arn:{stack.partition}:sagemaker:{stack.region}:{stack.account}"
+        package_groups = [model_package_group_name(config.name, group) for group in groups]
         role.add_to_policy(
             iam.PolicyStatement(
                 sid="ReadRegistry",
                 actions=["sagemaker:DescribeModelPackage"],
-                resources=[f"{arn}:model-package/{group.lower()}/*" for group in groups],
+                resources=[f"{arn}:model-package/{name.lower()}/*" for name in package_groups],
             )
         )
         role.add_to_policy(
@@ -241,7 +302,7 @@ class ApprovalPipeline(Construct):
             f"endpoint/{prefix}-*",
             f"endpoint-config/{prefix}-*",
             f"model/{prefix}-*",
-            *(f"model-package/{group.lower()}/*" for group in groups),
+            *(f"model-package/{name.lower()}/*" for name in package_groups),
         ):
             acknowledge(
                 role,

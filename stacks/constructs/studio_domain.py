@@ -15,7 +15,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
-from mlops.constants import STUDIO_SHARING_PREFIX, resource_prefix
+from mlops.constants import STUDIO_SHARING_PREFIX, model_package_group_name, resource_prefix
 from stacks.config import EnvironmentConfig, UserProfileConfig
 from stacks.constructs.network import NetworkResources
 from stacks.data_stack import DataResources
@@ -236,7 +236,10 @@ class StudioDomain(Construct):
         sagemaker_arn = f"arn:{partition}:sagemaker:{region}:{account}"
         domain_id = self.domain.attr_domain_id
         buckets = (data.data_bucket, data.artifacts_bucket)
-        groups = [g.name for g in config.registry.model_package_groups]
+        groups = [
+            model_package_group_name(config.name, g.name)
+            for g in config.registry.model_package_groups
+        ]
         statements = [
             iam.PolicyStatement(
                 sid="ListEnvironmentBuckets",
@@ -367,8 +370,9 @@ class StudioDomain(Construct):
                 f"{kind} resources of this environment only: names start with {prefix!r}."
             )
         for group in config.registry.model_package_groups:
-            findings[f"{sagemaker_arn}:model-package/{group.name}/*"] = (
-                f"Versions of this environment's model package group {group.name!r}."
+            name = model_package_group_name(config.name, group.name)
+            findings[f"{sagemaker_arn}:model-package/{name}/*"] = (
+                f"Versions of this environment's model package group {name!r}."
             )
         for kind in ("user-profile", "app", "space"):
             findings[f"{sagemaker_arn}:{kind}/{domain_ref}/*"] = (

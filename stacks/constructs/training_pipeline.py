@@ -22,7 +22,13 @@ from aws_cdk import aws_s3_assets as s3_assets
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
-from mlops.constants import MODELS_PREFIX, PIPELINES_PREFIX, TAG_ENVIRONMENT, resource_prefix
+from mlops.constants import (
+    MODELS_PREFIX,
+    PIPELINES_PREFIX,
+    TAG_ENVIRONMENT,
+    model_package_group_name,
+    resource_prefix,
+)
 from mlops.training.names import pipeline_name
 from stacks.config import ConfigError, EnvironmentConfig
 from stacks.constructs import sagemaker_sdk
@@ -110,7 +116,8 @@ class TrainingPipeline(Construct):
                 [],
                 "the training pipeline registers into the first group: configure one",
             )
-        group = groups[0].name
+        # The environment's SageMaker group of the first configured (logical) group.
+        group = model_package_group_name(config.name, groups[0].name)
         name = pipeline_name(config.name)
         prefix = resource_prefix(config.name)
 

@@ -5,7 +5,11 @@ existing name here, as SageMaker does; moto would replace the model). It lacks U
 and Service Quotas for SageMaker: ``update_endpoint`` is answered by a botocore ``before-call``
 hook (the mechanism Stubber uses; botocore has validated the request against the real service
 model before it fires) that records the request and switches moto's endpoint to the new
-config, as a successful blue/green switch would; Service Quotas is a botocore ``Stubber``.
+config, as a successful blue/green switch would, or (``Account.slow_updates``) leaves it
+``Updating`` with the new config as ``PendingDeploymentSummary``, which an ``after-call``
+hook adds to DescribeEndpoint (moto omits it) until ``finish_updates``; Service Quotas is a
+botocore ``Stubber``. ``Account.lag_configs`` makes CreateEndpoint refuse a new config for a
+few calls, as SageMaker's eventually consistent read may (botocore's CreateEndpoint doc).
 """
 
 from __future__ import annotations
@@ -23,34 +27,17 @@ from moto import mock_aws
 from moto.core.models import DEFAULT_ACCOUNT_ID
 from moto.sagemaker.models import sagemaker_backends
 
-from mlops.deployment import settings as env
+from mlops.constants import model_package_group_name
 from mlops.deployment.service import Clients
 from mlops.deployment.settings import DeploySettings
 
 REGION = "us-east-1"
-GROUP = "fraud-detection"
+GROUP = "fraud-detection"  # the logical group (config key)
 ENVIRONMENT = "dev"
+PACKAGE_GROUP = model_package_group_name(ENVIRONMENT, GROUP)  # SageMaker's name of it
 QUOTA_NAME = "ml.m5.large for endpoint usage"
 SUBNETS = ("subnet-0a1b2c3d4e5f60001", "subnet-0a1b2c3d4e5f60002")
 SECURITY_GROUP = "sg-0a1b2c3d4e5f60003"
-# The deploy function's environment as the Deployment stack sets it (valid values).
-DEPLOY_ENVIRONMENT = {
-    env.ENV_ENVIRONMENT: "dev",
-    env.ENV_GROUPS: GROUP,
-    env.ENV_INSTANCE_TYPE: "ml.m5.large",
-    env.ENV_INSTANCE_COUNT: "1",
-    env.ENV_TRAFFIC_SHIFT: "canary",
-    env.ENV_CANARY_PERCENT: "10",
-    env.ENV_BAKE_MINUTES: "5",
-    env.ENV_DATA_CAPTURE_PERCENT: "100",
-    env.ENV_DATA_CAPTURE_URI: "s3://artifacts/data-capture",
-    env.ENV_KMS_KEY_ARN: "arn:aws:kms:us-east-1:123456789012:key/1",
-    env.ENV_EXECUTION_ROLE_ARN: "arn:aws:iam::123456789012:role/model",
-    env.ENV_KEEP_PREVIOUS: "2",
-    env.ENV_TOPIC_ARN: "arn:aws:sns:us-east-1:123456789012:notifications",
-    env.ENV_SUBNET_IDS: ",".join(SUBNETS),
-    env.ENV_SECURITY_GROUP_IDS: SECURITY_GROUP,
-}
 
 
 def settings(**overrides: Any) -> DeploySettings:
@@ -61,6 +48,7 @@ def settings(**overrides: Any) -> DeploySettings:
         "instance_count": 1,
         "traffic_shift": "canary",
         "canary_percent": 10,
+        "linear_step_percent": 10,
         "bake_minutes": 5,
         "data_capture_percent": 100,
         "data_capture_uri": "s3://artifacts/data-capture",
@@ -75,6 +63,10 @@ def settings(**overrides: Any) -> DeploySettings:
     return DeploySettings(**values)
 
 
+# The deploy function's environment as the Deployment stack sets it (valid values).
+DEPLOY_ENVIRONMENT = settings().to_environment()
+
+
 @dataclass
 class Account:
     """One fake AWS account: clients, the registry, the recorded endpoint updates."""
@@ -84,12 +76,15 @@ class Account:
     updates: list[dict[str, Any]] = field(default_factory=list)
     topic_arn: str = ""
     queue_url: str = ""
+    slow_updates: bool = False  # UpdateEndpoint leaves the endpoint Updating
+    pending: dict[str, str] = field(default_factory=dict)  # endpoint -> config being deployed
+    lag_configs: int = 0  # CreateEndpoint calls that do not see the new config yet
 
     @property
     def sagemaker(self) -> Any:
         return self.clients.sagemaker
 
-    def register(self, group: str = GROUP) -> str:
+    def register(self, group: str = PACKAGE_GROUP) -> str:
         """A new version of ``group``, pending approval; returns its ARN."""
         response = self.sagemaker.create_model_package(
             ModelPackageGroupName=group,
@@ -169,8 +164,18 @@ class Account:
         )
         return int(package["ModelPackageVersion"])
 
-    def set_endpoint_status(self, name: str, status: str) -> None:
-        sagemaker_backends[DEFAULT_ACCOUNT_ID][REGION].endpoints[name].endpoint_status = status
+    def set_endpoint_status(self, name: str, status: str, reason: str | None = None) -> None:
+        endpoint: Any = sagemaker_backends[DEFAULT_ACCOUNT_ID][REGION].endpoints[name]
+        endpoint.endpoint_status = status
+        endpoint.failure_reason = reason
+
+    def finish_updates(self) -> None:
+        """Every update in progress succeeds: the endpoint serves its new config."""
+        for name, config in self.pending.items():
+            endpoint = sagemaker_backends[DEFAULT_ACCOUNT_ID][REGION].endpoints[name]
+            endpoint.endpoint_config_name = config
+            endpoint.endpoint_status = "InService"
+        self.pending.clear()
 
     def messages(self) -> list[dict[str, Any]]:
         """SNS notifications, read back through an SQS subscription."""
@@ -189,7 +194,7 @@ def account() -> Iterator[Account]:
             sns=session.client("sns"),
             sqs=session.client("sqs"),
         )
-        clients.sagemaker.create_model_package_group(ModelPackageGroupName=GROUP)
+        clients.sagemaker.create_model_package_group(ModelPackageGroupName=PACKAGE_GROUP)
         topic_arn = clients.sns.create_topic(Name="notifications")["TopicArn"]
         queue_url = clients.sqs.create_queue(QueueName="inbox")["QueueUrl"]
         queue_arn = clients.sqs.get_queue_attributes(
@@ -207,8 +212,28 @@ def account() -> Iterator[Account]:
             created.updates.append(request)
             backend = sagemaker_backends[DEFAULT_ACCOUNT_ID][REGION]
             endpoint = backend.endpoints[request["EndpointName"]]
-            endpoint.endpoint_config_name = request["EndpointConfigName"]
+            created.pending[endpoint.endpoint_name] = request["EndpointConfigName"]
+            endpoint.endpoint_status = "Updating"
+            if not created.slow_updates:
+                created.finish_updates()
             return (AWSResponse("", 200, HTTPHeaders(), None), {"EndpointArn": endpoint.arn})
+
+        def add_pending_deployment(parsed: dict[str, Any], **kwargs: Any) -> None:
+            pending = created.pending.get(parsed.get("EndpointName", ""))
+            if pending is not None:
+                parsed["PendingDeploymentSummary"] = {"EndpointConfigName": pending}
+
+        def lag_new_config(params: dict[str, Any], **kwargs: Any) -> Any:
+            if created.lag_configs <= 0:
+                return None
+            created.lag_configs -= 1
+            name = json.loads(params["body"])["EndpointConfigName"]
+            error = {
+                "Code": "ValidationException",
+                "Message": f'Could not find endpoint configuration "arn:aws:sagemaker:{REGION}:'
+                f'{DEFAULT_ACCOUNT_ID}:endpoint-config/{name}".',
+            }
+            return (AWSResponse("", 400, HTTPHeaders(), None), {"Error": error})
 
         def refuse_existing_model(params: dict[str, Any], **kwargs: Any) -> Any:
             # SageMaker refuses to create a model whose name exists; moto would replace it.
@@ -227,6 +252,12 @@ def account() -> Iterator[Account]:
         )
         clients.sagemaker.meta.events.register_first(
             "before-call.sagemaker.CreateModel", refuse_existing_model
+        )
+        clients.sagemaker.meta.events.register_first(
+            "before-call.sagemaker.CreateEndpoint", lag_new_config
+        )
+        clients.sagemaker.meta.events.register(
+            "after-call.sagemaker.DescribeEndpoint", add_pending_deployment
         )
         with stub:
             yield created

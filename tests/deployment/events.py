@@ -10,9 +10,10 @@ ACCOUNT = "123456789012"
 
 
 def package_event(
-    arn: str, status: str, *, group: str = "fraud-detection", version: int | None = None
+    arn: str, status: str, *, group: str = "mlops-dev-fraud-detection", version: int | None = None
 ) -> dict[str, Any]:
-    """A ``SageMaker Model Package State Change`` event, shaped like the ones SageMaker sends."""
+    """A ``SageMaker Model Package State Change`` event, shaped like the ones SageMaker sends
+    (``group``: the SageMaker group name, by default dev's group of ``fraud-detection``)."""
     return {
         "version": "0",
         "id": str(uuid.uuid4()),

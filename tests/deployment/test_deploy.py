@@ -15,12 +15,14 @@ from mlops.constants import (
     TAG_MODEL_PACKAGE_GROUP,
     TAG_MODEL_PACKAGE_VERSION,
 )
+from mlops.deployment import deploy as deploy_module
 from mlops.deployment import names
 from mlops.deployment.deploy import QuotaExceededError, converge
 from mlops.errors import RetryableError
 from tests.deployment.conftest import (
     ENVIRONMENT,
     GROUP,
+    PACKAGE_GROUP,
     SECURITY_GROUP,
     SUBNETS,
     Account,
@@ -67,7 +69,7 @@ def test_approve_v1_creates_the_endpoint_serving_v1(account: Account) -> None:
     assert tags == {
         TAG_ENVIRONMENT: ENVIRONMENT,
         TAG_MANAGED_BY: "fraud-mlops-platform",
-        TAG_MODEL_PACKAGE_GROUP: GROUP,
+        TAG_MODEL_PACKAGE_GROUP: PACKAGE_GROUP,
         TAG_MODEL_PACKAGE_ARN: v1,
         TAG_MODEL_PACKAGE_VERSION: "1",
     }
@@ -92,6 +94,8 @@ def test_approve_v2_switches_blue_green_with_auto_rollback(account: Account) -> 
         "WaitIntervalInSeconds": 300,
         "CanarySize": {"Type": "CAPACITY_PERCENT", "Value": 10},
     }
+    # Longer than every wait: canary + rest, each 300 s, old fleet kept 300 s, 1800 s launch.
+    assert policy["MaximumExecutionTimeoutInSeconds"] == 3 * 300 + 1800
     alarms = update["DeploymentConfig"]["AutoRollbackConfiguration"]["Alarms"]
     assert [a["AlarmName"] for a in alarms] == list(names.rollback_alarm_names(ENVIRONMENT, GROUP))
 
@@ -99,7 +103,7 @@ def test_approve_v2_switches_blue_green_with_auto_rollback(account: Account) -> 
 @pytest.mark.parametrize(
     ("shift", "expected"),
     [
-        ("linear", {"LinearStepSize": {"Type": "CAPACITY_PERCENT", "Value": 10}}),
+        ("linear", {"LinearStepSize": {"Type": "CAPACITY_PERCENT", "Value": 25}}),
         ("all_at_once", {}),
     ],
 )
@@ -107,9 +111,9 @@ def test_traffic_shift_modes(account: Account, shift: str, expected: dict[str, o
     v1, v2 = account.register(), account.register()
     account.decide(v1, "Approved")
     account.quota(4, times=2)
-    deploy(account, traffic_shift=shift)
+    deploy(account, traffic_shift=shift, linear_step_percent=25)
     account.decide(v2, "Approved")
-    deploy(account, traffic_shift=shift)
+    deploy(account, traffic_shift=shift, linear_step_percent=25)
 
     routing = account.updates[0]["DeploymentConfig"]["BlueGreenUpdatePolicy"][
         "TrafficRoutingConfiguration"
@@ -310,3 +314,135 @@ def test_a_model_already_in_the_network_is_reused(account: Account) -> None:
 
     again = account.sagemaker.describe_model(ModelName=created["ModelName"])
     assert again["CreationTime"] == created["CreationTime"]
+
+
+def test_a_duplicate_event_during_the_switch_to_the_wanted_config_is_done(
+    account: Account,
+) -> None:
+    # SageMaker "may send multiple events" for one change: while the endpoint is Updating
+    # to the wanted config, a duplicate is neither retried nor dead-lettered.
+    v1, v2 = account.register(), account.register()
+    account.decide(v1, "Approved")
+    account.quota(4, times=2)
+    deploy(account)
+    account.slow_updates = True
+    account.decide(v2, "Approved")
+    assert deploy(account) == "updated"
+    assert account.endpoint(ENDPOINT)["EndpointStatus"] == "Updating"
+
+    outcome = converge(account.sagemaker, account.clients.service_quotas, settings(), GROUP)
+
+    assert (outcome.action, outcome.notify) == ("in_progress", False)
+    assert len(account.updates) == 1
+    account.finish_updates()
+    assert account.served_version(ENDPOINT) == 2
+
+
+def test_a_duplicate_event_while_the_endpoint_is_created_is_done(account: Account) -> None:
+    v1 = account.register()
+    account.decide(v1, "Approved")
+    account.quota(4)
+    deploy(account)
+    account.set_endpoint_status(ENDPOINT, "Creating")  # CreateEndpoint still running
+
+    assert deploy(account) == "in_progress"
+    assert len(account.sagemaker.list_endpoint_configs()["EndpointConfigs"]) == 1
+
+
+def test_an_update_to_another_config_is_waited_for(account: Account) -> None:
+    # v2 is being deployed, then v2 is rejected: v1 is wanted again once the update ends.
+    v1, v2 = account.register(), account.register()
+    account.decide(v1, "Approved")
+    account.quota(4, times=3)
+    deploy(account)
+    account.slow_updates = True
+    account.decide(v2, "Approved")
+    deploy(account)
+    account.decide(v2, "Rejected")
+
+    with pytest.raises(RetryableError, match="is Updating"):
+        deploy(account)
+
+    account.finish_updates()
+    account.slow_updates = False
+    assert deploy(account) == "updated"
+    assert account.served_version(ENDPOINT) == 1
+
+
+@pytest.mark.parametrize(
+    ("status", "says"),
+    [
+        ("OutOfService", "is OutOfService: it takes no requests (instance health)"),
+        ("UpdateRollbackFailed", "an update failed and so did its rollback (instance health)"),
+    ],
+)
+def test_an_endpoint_needing_a_person_is_reported_and_left_alone(
+    account: Account, status: str, says: str
+) -> None:
+    v1, v2 = account.register(), account.register()
+    account.decide(v1, "Approved")
+    account.quota(4)
+    deploy(account)
+    account.set_endpoint_status(ENDPOINT, status, reason="instance health")
+    account.decide(v2, "Approved")
+
+    outcome = converge(account.sagemaker, account.clients.service_quotas, settings(), GROUP)
+
+    assert (outcome.action, outcome.notify) == ("needs_attention", True)
+    assert says in outcome.message
+    assert f"aws sagemaker delete-endpoint --endpoint-name {ENDPOINT}" in outcome.message
+    assert "approve v2 again" in outcome.message
+    assert account.updates == []
+    assert len(account.sagemaker.list_endpoint_configs()["EndpointConfigs"]) == 1
+
+
+def test_create_endpoint_waits_until_the_new_config_is_visible(
+    account: Account, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(deploy_module, "CREATE_RETRY_DELAYS", (0.0, 0.0, 0.0))
+    v1 = account.register()
+    account.decide(v1, "Approved")
+    account.quota(4)
+    account.lag_configs = 2  # CreateEndpoint reads the new config stale twice
+
+    assert deploy(account) == "created"
+
+    assert account.served_version(ENDPOINT) == 1
+
+
+def test_a_config_that_stays_invisible_is_retried_later_not_failed(
+    account: Account, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(deploy_module, "CREATE_RETRY_DELAYS", (0.0, 0.0, 0.0))
+    v1 = account.register()
+    account.decide(v1, "Approved")
+    account.quota(4, times=2)
+    account.lag_configs = 4
+
+    with pytest.raises(RetryableError, match="not visible to CreateEndpoint after 4 tries"):
+        deploy(account)
+    assert account.sagemaker.list_endpoints()["Endpoints"] == []
+
+    assert deploy(account) == "created"  # the next delivery: config and model are reused
+    assert len(account.sagemaker.list_models()["Models"]) == 1
+
+
+def test_a_model_of_another_package_under_the_versions_name_is_replaced(
+    account: Account,
+) -> None:
+    # A group re-created under its name numbers its versions from 1 again: the old v1's
+    # model (and config) must not be served for the new v1.
+    stale = account.register()
+    account.sagemaker.create_model(
+        ModelName=names.model_name(ENVIRONMENT, GROUP, 1),
+        PrimaryContainer={"ModelPackageName": stale.replace("/1", "/9")},
+        ExecutionRoleArn=settings().execution_role_arn,
+        VpcConfig=settings().vpc_config,
+    )
+    account.decide(stale, "Approved")
+    account.quota(4)
+
+    deploy(account)
+
+    model = account.sagemaker.describe_model(ModelName=names.model_name(ENVIRONMENT, GROUP, 1))
+    assert model["PrimaryContainer"]["ModelPackageName"] == stale

@@ -10,13 +10,10 @@ import pytest
 from moto.core.models import DEFAULT_ACCOUNT_ID
 from moto.sqs.models import sqs_backends
 
-from lambdas.deploy import handler as deploy_handler
 from mlops.deployment import names
-from mlops.deployment import settings as env
 from mlops.deployment.service import process_batch, retry_delay_seconds
 from mlops.errors import InputError
 from tests.deployment.conftest import (
-    DEPLOY_ENVIRONMENT,
     ENVIRONMENT,
     GROUP,
     QUOTA_NAME,
@@ -29,30 +26,50 @@ from tests.deployment.events import batch, package_event, sqs_record
 ENDPOINT = names.endpoint_name(ENVIRONMENT, GROUP)
 
 
-@pytest.mark.parametrize(
-    "body",
-    [
-        "not json",
-        "[1, 2]",
-        {"source": "aws.sagemaker", "detail-type": "SageMaker Endpoint State Change"},
-        {"source": "aws.sagemaker", "detail-type": "SageMaker Model Package State Change"},
-        package_event(
-            "arn:aws:sagemaker:us-east-1:1:model-package/other/1", "Approved", group="other"
-        ),
-    ],
-)
-def test_bad_record_is_dropped_and_never_blocks_the_good_one(account: Account, body: Any) -> None:
+BAD_BODIES = [
+    "not json",
+    "[1, 2]",
+    {"source": "aws.sagemaker", "detail-type": "SageMaker Endpoint State Change"},
+    {"source": "aws.sagemaker", "detail-type": "SageMaker Model Package State Change"},
+    # Another environment's group (the unprefixed name is no group of this environment).
+    package_event(
+        "arn:aws:sagemaker:us-east-1:1:model-package/fraud-detection/1",
+        "Approved",
+        group="fraud-detection",
+    ),
+    # A version of another group than the event names.
+    package_event("arn:aws:sagemaker:us-east-1:1:model-package/other/1", "Approved"),
+    package_event(
+        "arn:aws:sagemaker:us-east-1:1:model-package/mlops-prod-fraud-detection/1",
+        "Approved",
+        group="mlops-prod-fraud-detection",
+    ),
+]
+
+
+@pytest.mark.parametrize("body", BAD_BODIES)
+def test_bad_record_goes_to_the_dead_letter_queue_and_never_blocks_the_good_one(
+    account: Account, body: Any, caplog: pytest.LogCaptureFixture
+) -> None:
     v1 = account.register()
     account.decide(v1, "Approved")
     account.quota(4)
+    bad = _delivered(account, body, receive_count=1)
 
     result = process_batch(
-        batch(sqs_record(body), sqs_record(package_event(v1, "Approved"))),
-        settings(),
-        account.clients,
+        batch(bad, sqs_record(package_event(v1, "Approved"))), settings(), account.clients
     )
 
-    assert result == {"batchItemFailures": []}
+    # Reported failed (SQS moves it to the DLQ after maxReceiveCount deliveries) ...
+    assert result == {"batchItemFailures": [{"itemIdentifier": bad["messageId"]}]}
+    (refusal,) = [r for r in caplog.records if r.levelname == "ERROR"]
+    assert bad["messageId"] in refusal.getMessage()
+    assert getattr(refusal, "reason", "")  # the one line saying what is wrong
+    # ... made visible again at once, so it reaches the DLQ in seconds ...
+    name = bad["eventSourceARN"].rsplit(":", 1)[-1]
+    (message,) = sqs_backends[DEFAULT_ACCOUNT_ID][REGION].queues[name]._messages
+    assert message.visible_at / 1000 <= time.time()
+    # ... and the good record after it was deployed.
     assert account.served_version(ENDPOINT) == 1
 
 
@@ -70,6 +87,26 @@ def test_duplicate_delivery_deploys_once_and_notifies_once(account: Account) -> 
     assert len(account.sagemaker.list_endpoints()["Endpoints"]) == 1
     subjects = [m["Subject"] for m in account.messages()]
     assert subjects == [f"Deployment created: {GROUP}"]
+
+
+def test_an_endpoint_needing_a_person_is_notified_once_per_event_and_never_retried(
+    account: Account,
+) -> None:
+    v1, v2 = account.register(), account.register()
+    account.decide(v1, "Approved")
+    account.quota(4)
+    process_batch(batch(sqs_record(package_event(v1, "Approved"))), settings(), account.clients)
+    account.set_endpoint_status(ENDPOINT, "UpdateRollbackFailed")
+    account.decide(v2, "Approved")
+
+    result = process_batch(
+        batch(sqs_record(package_event(v2, "Approved"))), settings(), account.clients
+    )
+
+    assert result == {"batchItemFailures": []}  # no retry, no dead-letter queue
+    subjects = [m["Subject"] for m in account.messages()]
+    assert subjects == [f"Deployment created: {GROUP}", f"Endpoint needs attention: {GROUP}"]
+    assert account.updates == []
 
 
 def test_busy_endpoint_fails_the_record_and_every_later_one(account: Account) -> None:
@@ -133,7 +170,7 @@ def test_failed_endpoint_is_deleted_then_recreated_serving_the_wanted_version(
     assert subjects.count(f"Deployment created: {GROUP}") == 2
 
 
-def _delivered(account: Account, event: dict[str, Any], *, receive_count: int) -> dict[str, Any]:
+def _delivered(account: Account, event: Any, *, receive_count: int) -> dict[str, Any]:
     """``event`` sent to a FIFO queue named like the record's source and received from it, so
     the record carries a receipt handle SQS knows (as the Lambda's poller hands it over)."""
     sqs = account.clients.sqs
@@ -142,7 +179,8 @@ def _delivered(account: Account, event: dict[str, Any], *, receive_count: int) -
     url = sqs.create_queue(
         QueueName=name, Attributes={"FifoQueue": "true", "ContentBasedDeduplication": "true"}
     )["QueueUrl"]
-    sqs.send_message(QueueUrl=url, MessageBody=json.dumps(event), MessageGroupId=GROUP)
+    body = event if isinstance(event, str) else json.dumps(event)
+    sqs.send_message(QueueUrl=url, MessageBody=body, MessageGroupId=GROUP)
     (message,) = sqs.receive_message(QueueUrl=url, VisibilityTimeout=30)["Messages"]
     return {**record, "receiptHandle": message["ReceiptHandle"]}
 
@@ -203,30 +241,3 @@ def test_retry_delay_backs_off_exponentially_up_to_a_cap() -> None:
 def test_event_without_records_is_refused(account: Account) -> None:
     with pytest.raises(InputError, match="not an SQS batch"):
         process_batch({"detail": {}}, settings(), account.clients)
-
-
-def _environment(monkeypatch: pytest.MonkeyPatch, **overrides: str) -> None:
-    values = {**DEPLOY_ENVIRONMENT, **overrides}
-    for name, value in values.items():
-        monkeypatch.setenv(name, value)
-
-
-def test_handler_reads_and_validates_its_environment_at_invocation(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    _environment(monkeypatch, **{env.ENV_TRAFFIC_SHIFT: "sideways"})
-    with pytest.raises(InputError, match="TRAFFIC_SHIFT='sideways'"):
-        deploy_handler.handler({"Records": []}, None)
-
-
-def test_handler_processes_a_batch(account: Account, monkeypatch: pytest.MonkeyPatch) -> None:
-    _environment(monkeypatch)
-    monkeypatch.setattr(deploy_handler, "_clients", account.clients)
-    v1 = account.register()
-    account.decide(v1, "Approved")
-    account.quota(4)
-
-    result = deploy_handler.handler(batch(sqs_record(package_event(v1, "Approved"))), None)
-
-    assert result == {"batchItemFailures": []}
-    assert account.served_version(ENDPOINT) == 1

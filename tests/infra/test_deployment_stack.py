@@ -6,8 +6,9 @@ against real-shaped events, so the test checks what would be deployed.
 
 from __future__ import annotations
 
+import copy
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import boto3
@@ -16,8 +17,11 @@ from moto import mock_aws
 
 from mlops.deployment import names
 from mlops.deployment import settings as env
+from mlops.deployment.events import DETAIL_TYPE, ENDPOINT_DETAIL_TYPES
+from mlops.deployment.settings import DeploySettings
+from stacks.config import ConfigError, load_environment
 from tests.deployment.events import package_event
-from tests.synth import Synthesized
+from tests.synth import Synthesized, cdk_context
 
 ARN = "arn:aws:sagemaker:us-east-1:123456789012:model-package/{group}/{version}"
 
@@ -42,26 +46,37 @@ def _statements(synth: Synthesized, role_fragment: str) -> list[dict[str, Any]]:
     raise AssertionError(f"no policy for {role_fragment}")
 
 
-@pytest.fixture
-def routed(dev: Synthesized) -> Iterator[Any]:
-    """moto EventBridge with the synthesized rule, routing to an SQS FIFO queue."""
-    rule = _only(dev, "AWS::Events::Rule")["Properties"]
+def _rules(synth: Synthesized, detail_type: str) -> list[dict[str, Any]]:
+    """The rules whose pattern matches ``detail_type``."""
+    return [
+        rule["Properties"]
+        for rule in synth.resources("deployment", "AWS::Events::Rule").values()
+        if detail_type in rule["Properties"]["EventPattern"]["detail-type"]
+    ]
+
+
+Route = Callable[[dict[str, Any]], list[dict[str, Any]]]
+
+
+def _router(rule: dict[str, Any]) -> Iterator[Route]:
+    """moto EventBridge with the synthesized rule (pattern, target parameters and input
+    transformer), routing to an SQS queue that stands for the rule's target."""
     (target,) = rule["Targets"]
     with mock_aws():
         events = boto3.client("events", region_name="us-east-1")
         sqs = boto3.client("sqs", region_name="us-east-1")
+        fifo = "SqsParameters" in target
         url = sqs.create_queue(
-            QueueName="deploy.fifo",
-            Attributes={"FifoQueue": "true", "ContentBasedDeduplication": "true"},
+            QueueName="target.fifo" if fifo else "target",
+            Attributes={"FifoQueue": "true", "ContentBasedDeduplication": "true"} if fifo else {},
         )["QueueUrl"]
         arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
             "QueueArn"
         ]
-        events.put_rule(Name="approvals", EventPattern=json.dumps(rule["EventPattern"]))
-        events.put_targets(
-            Rule="approvals",
-            Targets=[{"Id": "queue", "Arn": arn, "SqsParameters": target["SqsParameters"]}],
-        )
+        events.put_rule(Name="rule", EventPattern=json.dumps(rule["EventPattern"]))
+        kept = {k: v for k, v in target.items() if k in ("SqsParameters", "InputTransformer")}
+        routed_target: Any = {"Id": "target", "Arn": arn, **kept}
+        events.put_targets(Rule="rule", Targets=[routed_target])
 
         def route(event: dict[str, Any]) -> list[dict[str, Any]]:
             events.put_events(
@@ -82,39 +97,48 @@ def routed(dev: Synthesized) -> Iterator[Any]:
         yield route
 
 
+@pytest.fixture
+def routed(dev: Synthesized) -> Iterator[Route]:
+    (rule,) = _rules(dev, DETAIL_TYPE)
+    yield from _router(rule)
+
+
 @pytest.mark.parametrize(
     ("status", "group", "delivered"),
     [
-        ("Approved", "fraud-detection", True),
-        ("Rejected", "fraud-detection", True),
-        ("PendingManualApproval", "fraud-detection", False),
-        ("Approved", "another-group", False),
+        ("Approved", "mlops-dev-fraud-detection", True),
+        ("Rejected", "mlops-dev-fraud-detection", True),
+        ("PendingManualApproval", "mlops-dev-fraud-detection", False),
+        ("Approved", "mlops-dev-another-group", False),
+        # The same logical group in another environment sharing the account.
+        ("Approved", "mlops-prod-fraud-detection", False),
+        ("Approved", "fraud-detection", False),
     ],
 )
-def test_rule_pattern_routes_only_decisions_of_configured_groups(
-    routed: Any, status: str, group: str, delivered: bool
+def test_rule_pattern_routes_only_decisions_of_this_environments_groups(
+    routed: Route, status: str, group: str, delivered: bool
 ) -> None:
     event = package_event(ARN.format(group=group, version=3), status, group=group)
     messages = routed(event)
     assert bool(messages) is delivered
     if delivered:
-        assert messages[0]["Attributes"]["MessageGroupId"] == group
+        assert messages[0]["Attributes"]["MessageGroupId"] == "fraud-detection"
         assert json.loads(messages[0]["Body"])["detail"]["ModelApprovalStatus"] == status
 
 
-def test_other_detail_type_is_not_routed(routed: Any) -> None:
-    event = package_event(ARN.format(group="fraud-detection", version=1), "Approved")
+def test_other_detail_type_is_not_routed(routed: Route) -> None:
+    event = package_event(ARN.format(group="mlops-dev-fraud-detection", version=1), "Approved")
     event["detail-type"] = "SageMaker Model Package Group State Change"
     assert routed(event) == []
 
 
 def test_one_rule_per_group_with_its_message_group(dev: Synthesized) -> None:
-    rule = _only(dev, "AWS::Events::Rule")["Properties"]
+    (rule,) = _rules(dev, DETAIL_TYPE)
     assert rule["EventPattern"] == {
         "source": ["aws.sagemaker"],
         "detail-type": ["SageMaker Model Package State Change"],
         "detail": {
-            "ModelPackageGroupName": ["fraud-detection"],
+            "ModelPackageGroupName": ["mlops-dev-fraud-detection"],
             "ModelApprovalStatus": ["Approved", "Rejected"],
         },
     }
@@ -151,21 +175,45 @@ def test_function_reads_the_queue_one_message_at_a_time(dev: Synthesized) -> Non
 
 def test_function_environment_matches_the_config(dev: Synthesized, prod: Synthesized) -> None:
     for synth, expected in (
-        (dev, ("ml.m5.large", "1", "all_at_once")),
-        (prod, ("ml.m5.xlarge", "2", "canary")),
+        (dev, ("ml.m5.large", 1, "all_at_once")),
+        (prod, ("ml.m5.xlarge", 2, "canary")),
     ):
-        (function,) = [
-            f
-            for f in synth.resources("deployment", "AWS::Lambda::Function").values()
-            if env.ENV_TRAFFIC_SHIFT in f["Properties"].get("Environment", {}).get("Variables", {})
-        ]
-        variables = function["Properties"]["Environment"]["Variables"]
-        assert (
-            variables[env.ENV_INSTANCE_TYPE],
-            variables[env.ENV_INSTANCE_COUNT],
-            variables[env.ENV_TRAFFIC_SHIFT],
-        ) == expected
-        assert variables[env.ENV_GROUPS] == "fraud-detection"
+        assembly = synth.assembly
+        function = assembly.function("deployment", "ApprovalsDeploy")
+        # Read the way the handler reads it (the template's values, intrinsics resolved).
+        settings = DeploySettings.from_environment(assembly.environment(function))
+        assert (settings.instance_type, settings.instance_count, settings.traffic_shift) == (
+            expected
+        )
+        assert settings.groups == {"fraud-detection"}
+        assert set(settings.package_groups) == {f"mlops-{settings.environment}-fraud-detection"}
+
+
+def _with_deployment(**keys: Any) -> dict[str, Any]:
+    context = copy.deepcopy(cdk_context("prod"))
+    context["environments"]["prod"]["deployment"].update(keys)
+    return context
+
+
+def test_linear_steps_follow_sagemakers_range() -> None:
+    # botocore UpdateEndpoint: LinearStepSize "must be 10-50% of the variant's total
+    # instance count" (the canary may be smaller: "less than or equal to 50%").
+    load_environment(_with_deployment(traffic_shift="canary", canary_percent=5))
+    with pytest.raises(ConfigError, match=r"deployment\.linear_step_percent: got 5; .*10 to 50"):
+        load_environment(_with_deployment(traffic_shift="linear", linear_step_percent=5))
+
+
+def test_a_shift_that_cannot_finish_within_sagemakers_maximum_is_refused() -> None:
+    load_environment(_with_deployment(traffic_shift="linear", linear_step_percent=20))
+    with pytest.raises(ConfigError) as raised:
+        load_environment(
+            _with_deployment(traffic_shift="linear", linear_step_percent=10, bake_minutes=60)
+        )
+    assert str(raised.value) == (
+        "config error at environments.prod.deployment.bake_minutes: got 60; a linear shift "
+        "in 10% steps with this bake time needs a 41400 s update; allowed: at most 28800 s "
+        "(UpdateEndpoint's MaximumExecutionTimeoutInSeconds): bake less or use larger steps"
+    )
 
 
 def test_rollback_alarms_watch_the_deterministic_endpoint(prod: Synthesized) -> None:
@@ -249,9 +297,9 @@ def test_models_run_in_the_network_stacks_subnets_and_workload_group(
             if env.ENV_SUBNET_IDS in f["Properties"].get("Environment", {}).get("Variables", {})
         ]
         variables = function["Properties"]["Environment"]["Variables"]
-        separator, subnets = variables[env.ENV_SUBNET_IDS]["Fn::Join"]
-        assert separator == ","
-        subnet_values = [_network_value(synth, subnet) for subnet in subnets]
+        separator, parts = variables[env.ENV_SUBNET_IDS]["Fn::Join"]
+        assert (separator, parts[1::2]) == ("", [","])  # "<subnet 1>,<subnet 2>"
+        subnet_values = [_network_value(synth, subnet) for subnet in parts[0::2]]
         assert len(subnet_values) == 2  # the workload subnets of both zones
         for value in subnet_values:
             subnet = _network_resource(synth, value)
@@ -293,3 +341,74 @@ def test_endpoint_cleanup_runs_while_the_model_role_exists(dev: Synthesized) -> 
     model_role = _model_role_id(dev)
     assert model_role in cleanup["DependsOn"]
     assert any(d.startswith("ModelExecutionRoleDefaultPolicy") for d in cleanup["DependsOn"])
+
+
+def _endpoint_event(detail_type: str, endpoint: str, status: str) -> dict[str, Any]:
+    """Shaped like the examples of "Events that Amazon SageMaker AI sends to Amazon
+    EventBridge" (endpoint state change; endpoint deployment state change)."""
+    config = f"{endpoint}-v3-0a1b2c3d"
+    detail: dict[str, Any] = {
+        "EndpointName": endpoint,
+        "EndpointArn": f"arn:aws:sagemaker:us-east-1:123456789012:endpoint/{endpoint}",
+        "EndpointConfigName": f"{endpoint}-v2-99999999",
+        "ProductionVariants": [{"VariantName": "primary", "DesiredInstanceCount": 1}],
+        "EndpointStatus": status,
+        "CreationTime": 1635195148181,
+        "LastModifiedTime": 1635195148181,
+        "Tags": {},
+    }
+    if detail_type.endswith("Deployment State Change"):
+        detail["PendingDeploymentSummary"] = {"EndpointConfigName": config, "StartTime": 1}
+    return {
+        "source": "aws.sagemaker",
+        "detail-type": detail_type,
+        "resources": [detail["EndpointArn"]],
+        "detail": detail,
+    }
+
+
+@pytest.fixture
+def announced(dev: Synthesized) -> Iterator[Route]:
+    (rule,) = _rules(dev, ENDPOINT_DETAIL_TYPES[0])
+    yield from _router(rule)
+
+
+@pytest.mark.parametrize("detail_type", ENDPOINT_DETAIL_TYPES)
+@pytest.mark.parametrize(
+    ("endpoint", "status", "announced_"),
+    [
+        ("mlops-dev-fraud-detection", "Failed", True),
+        ("mlops-dev-fraud-detection", "UPDATE_ROLLBACK_FAILED", True),
+        ("mlops-dev-fraud-detection", "OutOfService", True),
+        ("mlops-dev-fraud-detection", "ROLLING_BACK", True),
+        ("mlops-dev-fraud-detection", "IN_SERVICE", False),
+        ("mlops-dev-fraud-detection", "UPDATING", False),
+        # Other environments' endpoints, even with a name that starts like this one's.
+        ("mlops-prod-fraud-detection", "Failed", False),
+        ("mlops-dev2-fraud-detection", "Failed", False),
+        ("mlops-dev-fraud-detection-2", "Failed", False),
+    ],
+)
+def test_endpoint_trouble_of_this_environment_reaches_the_topic_with_the_versions(
+    announced: Route, detail_type: str, endpoint: str, status: str, announced_: bool
+) -> None:
+    messages = announced(_endpoint_event(detail_type, endpoint, status))
+
+    assert bool(messages) is announced_
+    if announced_:
+        (message,) = messages
+        body = json.loads(message["Body"])
+        assert body["summary"].startswith(
+            f"dev: endpoint {endpoint} is {status} on config {endpoint}-v2-99999999"
+        )
+        # The failed version: the config being deployed, in the detail.
+        if "PendingDeploymentSummary" in body["detail"]:
+            pending = body["detail"]["PendingDeploymentSummary"]["EndpointConfigName"]
+            assert pending == f"{endpoint}-v3-0a1b2c3d"
+
+
+def test_undelivered_trouble_notifications_land_in_the_alarmed_queue(dev: Synthesized) -> None:
+    (rule,) = _rules(dev, ENDPOINT_DETAIL_TYPES[0])
+    (target,) = rule["Targets"]
+    (approvals,) = _rules(dev, DETAIL_TYPE)
+    assert target["DeadLetterConfig"] == approvals["Targets"][0]["DeadLetterConfig"]

@@ -131,8 +131,8 @@ def test_execution_role_is_scoped_to_this_environment(dev: Synthesized) -> None:
     runs = _as_list(statements["EnvironmentRunsByNamePrefix"]["Resource"])
     assert runs and all(json.dumps(r).endswith(f'/{prefix}*"]]}}') for r in runs)
     groups = json.dumps(statements["EnvironmentModelPackageGroups"]["Resource"])
-    assert ":model-package-group/fraud-detection" in groups
-    assert ":model-package/fraud-detection/*" in groups
+    assert ":model-package-group/mlops-dev-fraud-detection" in groups
+    assert ":model-package/mlops-dev-fraud-detection/*" in groups
     domain_id, _ = _domain(dev)
     for resource in _as_list(statements["ThisDomainOnly"]["Resource"]):
         assert {"Fn::GetAtt": [domain_id, "DomainId"]} in resource["Fn::Join"][1]

@@ -199,7 +199,7 @@ def test_partition_and_evaluation_run_our_mlops_code(steps: dict[str, dict[str, 
 
 def test_registration_wires_metrics_and_metadata(steps: dict[str, dict[str, Any]]) -> None:
     register = steps["RegisterModel-RegisterModel"]["Arguments"]
-    assert register["ModelPackageGroupName"] == "fraud-detection"
+    assert register["ModelPackageGroupName"] == "mlops-dev-fraud-detection"
     assert register["ModelApprovalStatus"] == "PendingManualApproval"
     metrics = json.dumps(register["ModelMetrics"])
     assert "Steps.Evaluate.ProcessingOutputConfig.Outputs['evaluation']" in metrics

@@ -170,6 +170,18 @@ class Assembly:
         self._zips[folder] = target
         return target
 
+    def only(self, part: str, resource_type: str) -> str:
+        """The logical id of the one resource of ``resource_type`` in stack ``part`` (to pin
+        its physical value in :class:`PhysicalValues`)."""
+        found = [
+            logical_id
+            for logical_id, resource in self.templates[part]["Resources"].items()
+            if resource["Type"] == resource_type
+        ]
+        if len(found) != 1:
+            raise AssertionError(f"{part} has {len(found)} resources of type {resource_type}")
+        return str(found[0])
+
     # -- Lambda functions -----------------------------------------------------------------
 
     def functions(self, part: str) -> list[ShippedFunction]:
