@@ -39,13 +39,12 @@ from mlops.constants import (
     TAG_MODEL_PACKAGE_VERSION,
 )
 from mlops.deployment.names import endpoint_name
-from mlops.errors import RetryableError
+from mlops.errors import InputError, RetryableError
 from mlops.monitoring import names
 from mlops.monitoring.baselines import Baselines, from_model_package
 from mlops.monitoring.names import MONITOR_TYPES, MonitorType
 from mlops.monitoring.settings import (
     INFERENCE_ATTRIBUTE,
-    PROBABILITY_ATTRIBUTE,
     PROBLEM_TYPE,
     VOLUME_SIZE_GB,
     MonitoringSettings,
@@ -123,8 +122,6 @@ def _endpoint_input(settings: MonitoringSettings, endpoint: str, monitor: Monito
     if monitor == "ModelQuality":
         endpoint_input.update(
             InferenceAttribute=INFERENCE_ATTRIBUTE,
-            ProbabilityAttribute=PROBABILITY_ATTRIBUTE,
-            ProbabilityThresholdAttribute=settings.probability_threshold,
             # Labels arrive late: each execution analyses the traffic of the window
             # [now - start, now - end] (docs "Model monitor offsets").
             StartTimeOffset=offset(settings.window_start_hours),
@@ -441,3 +438,21 @@ def delete_monitoring(sagemaker: SageMakerClient, environment: str, group: str) 
             deleted.append(name)
     deleted.extend(prune(sagemaker, environment, group, keep=set()))
     return tuple(deleted)
+
+
+def ground_truth_location(sagemaker: SageMakerClient, environment: str, group: str) -> str:
+    """Where the endpoint's model-quality schedule reads labels (its job definition's
+    GroundTruthS3Input), so `labels upload` writes exactly there."""
+    schedule = _describe_schedule(
+        sagemaker, names.schedule_name(environment, group, "ModelQuality")
+    )
+    if schedule is None:
+        raise InputError(
+            f"{endpoint_name(environment, group)} has no model-quality schedule (monitoring "
+            "disabled, or no approved version deployed yet); pass --ground-truth-uri to "
+            "write labels anyway"
+        )
+    definition = sagemaker.describe_model_quality_job_definition(
+        JobDefinitionName=schedule["MonitoringScheduleConfig"]["MonitoringJobDefinitionName"]
+    )
+    return str(definition["ModelQualityJobInput"]["GroundTruthS3Input"]["S3Uri"])

@@ -42,11 +42,12 @@ HOURLY_MODEL_QUALITY_MAX_RUNTIME: Final = 1_800
 # MonitoringTimeOffsetString is at most 15 characters: "-PT<hours>H" keeps far below.
 MAX_OFFSET_HOURS: Final = 24 * 366
 PROBLEM_TYPE: Final = "BinaryClassification"
-# Autopilot's endpoint answers `predicted_label,probability` per CSV line (the registered
-# model sets SAGEMAKER_INFERENCE_OUTPUT): column 0 is the label, 1 the positive-class
-# probability. docs/monitoring.md, "Model quality settings".
+# Autopilot's endpoint answers `predicted_label[,probability]` per CSV line; for CSV, Model
+# Monitor's attributes are column indexes. Column 0 is the predicted label. The probability
+# Autopilot returns is that of the *predicted* label, not of the positive class, so it is
+# not given as ProbabilityAttribute (the monitor would read it as a positive-class score):
+# F1, precision, recall and accuracy come from the labels. docs/monitoring.md.
 INFERENCE_ATTRIBUTE: Final = "0"
-PROBABILITY_ATTRIBUTE: Final = "1"
 VOLUME_SIZE_GB: Final = 20
 
 ENV_ENVIRONMENT = "MLOPS_ENVIRONMENT"
@@ -64,10 +65,8 @@ ENV_DATA_QUALITY_SCHEDULE = "MONITORING_DATA_QUALITY_SCHEDULE"
 ENV_MODEL_QUALITY_SCHEDULE = "MONITORING_MODEL_QUALITY_SCHEDULE"
 ENV_WINDOW_START_HOURS = "MONITORING_GROUND_TRUTH_WINDOW_START_HOURS"
 ENV_WINDOW_END_HOURS = "MONITORING_GROUND_TRUTH_WINDOW_END_HOURS"
-ENV_PROBABILITY_THRESHOLD = "MONITORING_PROBABILITY_THRESHOLD"
 
 _S3_URI = r"s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/[^\s]*)?"
-_THRESHOLD = r"0?\.[0-9]{1,6}|0|1(\.0+)?"
 
 
 def is_hourly(schedule: str) -> bool:
@@ -107,7 +106,6 @@ class MonitoringSettings:
     model_quality_schedule: str
     window_start_hours: int
     window_end_hours: int
-    probability_threshold: float
 
     def __post_init__(self) -> None:
         problem = window_problem(self.window_start_hours, self.window_end_hours)
@@ -142,7 +140,6 @@ class MonitoringSettings:
             ENV_MODEL_QUALITY_SCHEDULE: self.model_quality_schedule,
             ENV_WINDOW_START_HOURS: str(self.window_start_hours),
             ENV_WINDOW_END_HOURS: str(self.window_end_hours),
-            ENV_PROBABILITY_THRESHOLD: f"{self.probability_threshold:g}",
         }
 
     @classmethod
@@ -173,7 +170,4 @@ class MonitoringSettings:
             ),
             window_start_hours=read.number(ENV_WINDOW_START_HOURS, 1, MAX_OFFSET_HOURS),
             window_end_hours=read.number(ENV_WINDOW_END_HOURS, 0, MAX_OFFSET_HOURS - 1),
-            probability_threshold=float(
-                read.text(ENV_PROBABILITY_THRESHOLD, _THRESHOLD, allowed="a number from 0 to 1")
-            ),
         )
