@@ -1,19 +1,24 @@
-"""The model-quality baseline dataset: test-split predictions next to their true labels.
+"""The datasets the Model Monitor container baselines, from the pipeline's own files.
 
-Runs as a pipeline processing step in the scikit-learn image (Python 3.10, standard library
+Runs as pipeline processing steps in the scikit-learn image (Python 3.10, standard library
 only) with this package on ``PYTHONPATH``::
 
-    python -m mlops.monitoring.baseline_data --predictions DIR --labels FILE --output DIR
+    python -m mlops.monitoring.baseline_data data-quality --input DIR --output DIR --target T
+    python -m mlops.monitoring.baseline_data model-quality --predictions DIR --labels FILE \
+        --output DIR
 
-Input: the batch transform output of the test split (``*.out``, ``predicted_label[,...]`` per
-line, as ``mlops.training.evaluation`` reads it) and ``labels.csv`` (one label per line, same
-order). Output: ``model-quality.csv`` with the header ``prediction,label``, the dataset the
-Model Monitor container's model-quality baseline job reads (``dataset_format`` CSV with
-header, ``inference_attribute=prediction``, ``ground_truth_attribute=label``).
+``data-quality``: the train split (CSV parts with a header) -> ``data-quality.csv``: the label
+column first, then the feature columns in payload order, with the header. "The training
+dataset data schema and the inference dataset schema should exactly match (the number and
+order of the features). Note that the prediction/output column(s) are assumed to be the 1st
+column(s) in the training dataset" (docs "Create a Baseline"): captured traffic is the
+endpoint's output (``predicted_label``) followed by the request's features, so the label takes
+the output's place and each column keeps its name in the statistics, constraints and metrics.
 
-The data-quality baseline needs no code of its own: ``mlops.training.evaluation prepare`` on the
-train split writes ``features.csv``, the feature columns without header in payload order,
-which is exactly what the endpoint's captured requests hold (docs/monitoring.md).
+``model-quality``: the batch transform output of the test split (``*.out``,
+``predicted_label[,...]`` per line) and ``labels.csv`` (one label per line, same order) ->
+``model-quality.csv`` with the header ``prediction,label`` (``inference_attribute=prediction``,
+``ground_truth_attribute=label``).
 """
 
 from __future__ import annotations
@@ -21,15 +26,57 @@ from __future__ import annotations
 import argparse
 import csv
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from mlops.errors import InputError
 from mlops.training.evaluation import PREDICTIONS_SUFFIX, read_labels
 
+DATA_QUALITY_DATASET = "data-quality.csv"
 MODEL_QUALITY_DATASET = "model-quality.csv"
 PREDICTION_COLUMN = "prediction"
 LABEL_COLUMN = "label"
+_INPUT = "/opt/ml/processing/input"
+
+
+def data_quality_dataset(
+    split_dir: Path, out_dir: Path, *, target: str, drop_columns: Sequence[str] = ()
+) -> int:
+    """Write ``data-quality.csv`` (label first, then the features); returns its row count."""
+    parts = sorted(p for p in split_dir.rglob("*.csv") if p.is_file())
+    if not parts:
+        raise InputError(f"no .csv files under {split_dir}")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    rows = 0
+    header: list[str] | None = None
+    with (out_dir / DATA_QUALITY_DATASET).open("w", newline="") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        for part in parts:
+            with part.open(newline="") as source:
+                reader = csv.reader(source)
+                part_header = next(reader, None)
+                if part_header is None:
+                    continue
+                if header is None:
+                    header = part_header
+                    if target not in header:
+                        raise InputError(f"target column {target!r} not in the split {header}")
+                    label = header.index(target)
+                    keep = [
+                        i
+                        for i, name in enumerate(header)
+                        if i != label and name not in drop_columns
+                    ]
+                    writer.writerow([header[label], *(header[i] for i in keep)])
+                elif part_header != header:
+                    raise InputError(f"{part.name}: header differs from the first part's")
+                for row in reader:
+                    if row:
+                        writer.writerow([row[label], *(row[i] for i in keep)])
+                        rows += 1
+    if rows == 0:
+        raise InputError(f"the split under {split_dir} has no rows")
+    return rows
 
 
 def _predicted_labels(path: Path) -> list[str]:

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
+from mlops.constants import GROUND_TRUTH_PREFIX
 from mlops.environment import INSTANCE_TYPE_PATTERN
 from mlops.monitoring.settings import (
     HOURLY_MODEL_QUALITY_MAX_RUNTIME,
@@ -294,7 +295,7 @@ class MonitoringConfig:
         "cron(0 2 ? * * *)", check=SCHEDULE, doc="When model quality is checked (UTC)."
     )
     ground_truth_prefix: str = field(
-        "ground-truth/",
+        GROUND_TRUTH_PREFIX,
         check=matches(r"([a-z0-9][a-z0-9-]*/)+", "allowed: lowercase folder names ending in /"),
         doc="Artifacts-bucket prefix of the labels (`labels upload` writes <prefix><endpoint>/).",
     )
