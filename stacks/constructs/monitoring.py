@@ -88,8 +88,7 @@ class MonitoringResources(Construct):
         self._groups = tuple(groups)
         monitoring = config.monitoring
         self.role = self._role()
-        sagemaker_sdk.ready()
-        self.images = cdk.CfnMapping(self, "Images", mapping=monitoring_baselines.image_mapping())
+        self._images: cdk.CfnMapping | None = None
         self.alarms: list[cloudwatch.Alarm] = []
         for group in self._groups:
             endpoint = endpoint_name(config.name, group)
@@ -304,6 +303,17 @@ class MonitoringResources(Construct):
         return role
 
     # -- integration points ---------------------------------------------------------------
+
+    @property
+    def images(self) -> cdk.CfnMapping:
+        """Region -> Model Monitor image, created on first use (an unused mapping is a
+        cfn-lint warning until the deploy Lambda reads it)."""
+        if self._images is None:
+            sagemaker_sdk.ready()
+            self._images = cdk.CfnMapping(
+                self, "Images", mapping=monitoring_baselines.image_mapping()
+            )
+        return self._images
 
     def settings(self) -> MonitoringSettings:
         """The deploy Lambda's monitoring settings (CDK tokens resolve at deploy)."""

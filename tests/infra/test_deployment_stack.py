@@ -27,6 +27,16 @@ def _only(synth: Synthesized, resource_type: str) -> dict[str, Any]:
     return resource
 
 
+def _approval_rule(synth: Synthesized) -> dict[str, Any]:
+    """The approval rule (the stack also holds the monitoring failure rule)."""
+    (rule,) = (
+        rule["Properties"]
+        for rule in synth.resources("deployment", "AWS::Events::Rule").values()
+        if "approval decisions" in rule["Properties"]["Description"]
+    )
+    return rule
+
+
 def _queues(synth: Synthesized) -> dict[str, dict[str, Any]]:
     return {
         logical_id: queue["Properties"]
@@ -45,7 +55,7 @@ def _statements(synth: Synthesized, role_fragment: str) -> list[dict[str, Any]]:
 @pytest.fixture
 def routed(dev: Synthesized) -> Iterator[Any]:
     """moto EventBridge with the synthesized rule, routing to an SQS FIFO queue."""
-    rule = _only(dev, "AWS::Events::Rule")["Properties"]
+    rule = _approval_rule(dev)
     (target,) = rule["Targets"]
     with mock_aws():
         events = boto3.client("events", region_name="us-east-1")
@@ -109,7 +119,7 @@ def test_other_detail_type_is_not_routed(routed: Any) -> None:
 
 
 def test_one_rule_per_group_with_its_message_group(dev: Synthesized) -> None:
-    rule = _only(dev, "AWS::Events::Rule")["Properties"]
+    rule = _approval_rule(dev)
     assert rule["EventPattern"] == {
         "source": ["aws.sagemaker"],
         "detail-type": ["SageMaker Model Package State Change"],
@@ -222,6 +232,7 @@ def _model_role_id(synth: Synthesized) -> str:
         for logical_id, role in synth.resources("deployment", "AWS::IAM::Role").items()
         if role["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]["Principal"]
         == {"Service": "sagemaker.amazonaws.com"}
+        and logical_id.startswith("ModelExecutionRole")
     ]
     return role_id
 
