@@ -62,6 +62,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     generate.add_argument(
         "--format", choices=("csv", "parquet"), default="csv", help="file format (default csv)"
     )
+    generate.add_argument(
+        "--drift",
+        metavar="PRESET",
+        help="shift the population to watch monitoring detect drift: amounts, states, "
+        "fraud-rate or all (docs/monitoring.md)",
+    )
     _common(generate)
     fused = generate.add_argument_group("split while generating (optional)")
     fused.add_argument("--split", choices=METHODS, help="partition method")
@@ -169,6 +175,7 @@ def run_generate(args: argparse.Namespace) -> int:
         fraud_rate=args.fraud_rate,
         start_time=args.start_time,
         days=args.days,
+        drift=args.drift,
     )
     progress = sys.stderr.isatty()
     if args.split:
