@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import boto3
+import botocore.session
 import pytest
 from botocore.awsrequest import AWSResponse, HTTPHeaders
 from botocore.validate import ParamValidator
@@ -203,26 +204,24 @@ class Schedules:
             return {"MonitoringExecutionSummaries": runs[: request.get("MaxResults", 10)]}
         raise AssertionError(f"unexpected {operation}")
 
-    def install(self, client: Any) -> None:
-        model = client.meta.service_model
+    def hook(self, params: dict[str, Any], model: Any, **_: Any) -> Any:
+        request = json.loads(params["body"]) if params.get("body") else {}
+        try:
+            response = self.answer(model.name, request)
+        except ServiceError as error:
+            parsed = {"Error": {"Code": error.code, "Message": str(error)}}
+            return AWSResponse("", 400, HTTPHeaders(), None), parsed
+        if model.output_shape is not None:
+            report = ParamValidator().validate(response, model.output_shape)
+            assert not report.has_errors(), report.generate_report()
+        else:
+            assert response == {}
+        return AWSResponse("", 200, HTTPHeaders(), None), response
 
-        def hook(params: dict[str, Any], model: Any, **_: Any) -> Any:
-            request = json.loads(params["body"]) if params.get("body") else {}
-            try:
-                response = self.answer(model.name, request)
-            except ServiceError as error:
-                parsed = {"Error": {"Code": error.code, "Message": str(error)}}
-                return AWSResponse("", 400, HTTPHeaders(), None), parsed
-            if model.output_shape is not None:
-                report = ParamValidator().validate(response, model.output_shape)
-                assert not report.has_errors(), report.generate_report()
-            else:
-                assert response == {}
-            return AWSResponse("", 200, HTTPHeaders(), None), response
-
+    def install(self, events: Any) -> None:
+        """Answer the schedule operations of every client of a botocore session's events."""
         for operation in SCHEDULE_OPERATIONS:
-            assert model.operation_model(operation) is not None
-            client.meta.events.register_first(f"before-call.sagemaker.{operation}", hook)
+            events.register(f"before-call.sagemaker.{operation}", self.hook)
 
 
 @dataclass
@@ -281,7 +280,16 @@ class Account:
 
 
 @pytest.fixture
-def account() -> Iterator[Account]:
+def account(monkeypatch: pytest.MonkeyPatch) -> Iterator[Account]:
+    fake = Schedules()
+    # Sessions the code under test creates (the CLI) get the stand-in too.
+    original_init = botocore.session.Session.__init__
+
+    def init(self: Any, *args: Any, **kwargs: Any) -> None:
+        original_init(self, *args, **kwargs)
+        fake.install(self)
+
+    monkeypatch.setattr(botocore.session.Session, "__init__", init)
     with mock_aws():
         session = boto3.session.Session(region_name=REGION)
         sagemaker = session.client("sagemaker")
@@ -300,7 +308,5 @@ def account() -> Iterator[Account]:
         )  # fmt: skip
         sagemaker.create_endpoint(EndpointName=ENDPOINT, EndpointConfigName="c")
         s3.create_bucket(Bucket=ARTIFACTS)
-        fake = Schedules()
-        fake.install(sagemaker)
         with checked(sagemaker) as requests:
             yield Account(sagemaker, s3, session.client("cloudwatch"), fake, requests)
