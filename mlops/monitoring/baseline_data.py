@@ -110,20 +110,31 @@ def model_quality_dataset(predictions_dir: Path, labels_path: Path, out_dir: Pat
 
 def main(argv: Iterable[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m mlops.monitoring.baseline_data")
-    parser.add_argument(
-        "--predictions", type=Path, default=Path("/opt/ml/processing/input/predictions")
-    )
-    parser.add_argument(
-        "--labels", type=Path, default=Path("/opt/ml/processing/input/labels/labels.csv")
-    )
-    parser.add_argument("--output", type=Path, default=Path("/opt/ml/processing/output"))
+    commands = parser.add_subparsers(dest="command", required=True)
+    data = commands.add_parser("data-quality", help="train split -> data-quality.csv")
+    data.add_argument("--input", type=Path, default=Path(f"{_INPUT}/train"))
+    data.add_argument("--output", type=Path, default=Path("/opt/ml/processing/output"))
+    data.add_argument("--target", required=True)
+    data.add_argument("--drop-columns", default="", help="comma-separated, besides the target")
+    model = commands.add_parser("model-quality", help="transform output + labels -> CSV")
+    model.add_argument("--predictions", type=Path, default=Path(f"{_INPUT}/predictions"))
+    model.add_argument("--labels", type=Path, default=Path(f"{_INPUT}/labels/labels.csv"))
+    model.add_argument("--output", type=Path, default=Path("/opt/ml/processing/output"))
     args = parser.parse_args(list(argv) if argv is not None else None)
     try:
-        rows = model_quality_dataset(args.predictions, args.labels, args.output)
+        if args.command == "data-quality":
+            drop = [c.strip() for c in args.drop_columns.split(",") if c.strip()]
+            rows = data_quality_dataset(
+                args.input, args.output, target=args.target, drop_columns=drop
+            )
+            written = DATA_QUALITY_DATASET
+        else:
+            rows = model_quality_dataset(args.predictions, args.labels, args.output)
+            written = MODEL_QUALITY_DATASET
     except InputError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    print(f"wrote {rows} rows to {MODEL_QUALITY_DATASET}")
+    print(f"wrote {rows} rows to {written}")
     return 0
 
 
