@@ -66,6 +66,9 @@ ENV_MODEL_QUALITY_SCHEDULE = "MONITORING_MODEL_QUALITY_SCHEDULE"
 ENV_WINDOW_START_HOURS = "MONITORING_GROUND_TRUTH_WINDOW_START_HOURS"
 ENV_WINDOW_END_HOURS = "MONITORING_GROUND_TRUTH_WINDOW_END_HOURS"
 
+# <account>.dkr.ecr.<region>.<domain>/<repository>[:tag]: amazonaws.com, amazonaws.com.cn and
+# the ISO partitions' domains (the SDK's image table has all of them).
+IMAGE_URI_PATTERN: Final = r"[0-9]{12}\.dkr\.ecr\.[a-z0-9-]+\.[a-z0-9.-]+/[a-z0-9._/-]+(:[\w.-]+)?"
 _S3_URI = r"s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/[^\s]*)?"
 
 
@@ -152,7 +155,7 @@ class MonitoringSettings:
             kms_key_arn=read.arn(ENV_KMS_KEY_ARN, "kms"),
             image_uri=read.text(
                 ENV_IMAGE_URI,
-                r"[0-9]{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(\.cn)?/[a-z0-9._/-]+(:[\w.-]+)?",
+                IMAGE_URI_PATTERN,
                 allowed="an ECR image URI (the region's sagemaker-model-monitor-analyzer)",
             ),
             output_uri=read.text(ENV_OUTPUT_URI, _S3_URI, allowed="an s3:// URI"),
