@@ -34,7 +34,8 @@ def _approval_rule(synth: Synthesized) -> dict[str, Any]:
         for rule in synth.resources("deployment", "AWS::Events::Rule").values()
         if "approval decisions" in rule["Properties"]["Description"]
     )
-    return rule
+    properties: dict[str, Any] = rule
+    return properties
 
 
 def _queues(synth: Synthesized) -> dict[str, dict[str, Any]]:

@@ -33,7 +33,7 @@ def session() -> Any:
 def _quality_check_environment(session: Any, kind: str) -> dict[str, str]:
     """What the SDK's own QualityCheckStep sets (built offline, never run)."""
     from sagemaker.model_monitor.dataset_format import DatasetFormat
-    from sagemaker.workflow.check_job_config import CheckJobConfig
+    from sagemaker.workflow.check_job_config import CheckJobConfig as _CheckJobConfig
     from sagemaker.workflow.parameters import ParameterString
     from sagemaker.workflow.quality_check_step import (
         DataQualityCheckConfig,
@@ -41,6 +41,7 @@ def _quality_check_environment(session: Any, kind: str) -> dict[str, str]:
         QualityCheckStep,
     )
 
+    check_job_config: Any = _CheckJobConfig  # untyped in the SDK
     dataset: Any = ParameterString("Dataset")
     config: Any = (
         DataQualityCheckConfig(
@@ -61,11 +62,12 @@ def _quality_check_environment(session: Any, kind: str) -> dict[str, str]:
     step = QualityCheckStep(
         name="Check",
         quality_check_config=config,
-        check_job_config=CheckJobConfig(role=ROLE, sagemaker_session=session),
+        check_job_config=check_job_config(role=ROLE, sagemaker_session=session),
         skip_check=True,
         register_new_baseline=True,
     )
-    return dict(step.arguments["Environment"])
+    arguments: Any = step.arguments
+    return dict(arguments["Environment"])
 
 
 @pytest.mark.parametrize("kind", ["data_quality", "model_quality"])
