@@ -53,8 +53,9 @@ def job_definition_pattern(environment: str, group: str, monitor: MonitorType) -
 
 
 def definition_prefix(environment: str, group: str) -> str:
-    """``NameContains`` filter for the group's job definitions (list calls)."""
-    return f"{endpoint_name(environment, group)}-v"
+    """``NameContains`` filter for the group's job definitions (list calls; at most 63
+    characters, botocore NameContains)."""
+    return f"{endpoint_name(environment, group)}-v"[:MAX_NAME_LENGTH]
 
 
 # CloudWatch alarms (created by the Deployment stack at synth, read by `monitor status`).

@@ -201,3 +201,4 @@ def test_every_name_fits_sagemakers_limits() -> None:
             names.job_definition_name("prod", long_group, 123, monitor, "f" * 64),
         ):
             assert len(name) <= 63 and names.NAME_PATTERN.fullmatch(name)
+    assert len(names.definition_prefix("prod", long_group)) <= 63
