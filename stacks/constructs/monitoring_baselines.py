@@ -71,11 +71,14 @@ def image_regions() -> tuple[str, ...]:
 
 def image_mapping() -> dict[str, dict[str, str]]:
     """Region -> {IMAGE_KEY: uri}, to merge into a stack's image CfnMapping."""
+    from stacks.constructs.sagemaker_sdk import one_endpoints_resolver
+
     mapping: dict[str, dict[str, str]] = {}
-    for region in image_regions():
-        uri = model_monitor_image(region)
-        if uri:
-            mapping[region] = {IMAGE_KEY: uri}
+    with one_endpoints_resolver():
+        for region in image_regions():
+            uri = model_monitor_image(region)
+            if uri:
+                mapping[region] = {IMAGE_KEY: uri}
     return mapping
 
 
