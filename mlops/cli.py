@@ -23,6 +23,7 @@ _FEATURES: tuple[str, ...] = (
     "mlops.training.cli",
     "mlops.deployment.cli",
     "mlops.teardown.cli",
+    "mlops.monitoring.cli",
 )
 
 

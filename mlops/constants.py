@@ -35,3 +35,7 @@ def model_package_group_name(environment: str, group: str) -> str:
     share an account: each environment's groups carry its prefix (``mlops-dev-fraud-detection``).
     """
     return f"{resource_prefix(environment)}-{group}"
+
+
+MONITORING_PREFIX: Final = "monitoring/"  # monitoring execution reports
+GROUND_TRUTH_PREFIX: Final = "ground-truth/"  # default: late labels for model quality

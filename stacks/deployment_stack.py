@@ -11,6 +11,7 @@ from stacks.constructs.approval_pipeline import ApprovalPipeline
 from stacks.constructs.endpoint_alarms import EndpointAlarms
 from stacks.constructs.endpoint_cleanup import EndpointCleanup
 from stacks.constructs.model_execution_role import ModelExecutionRole
+from stacks.constructs.monitoring import MonitoringResources
 from stacks.constructs.network import NetworkResources
 from stacks.data_stack import DataResources
 from stacks.registry_stack import RegistryResources
@@ -68,5 +69,15 @@ class DeploymentStack(cdk.Stack):
         # The model role (and its network-interface permissions) outlives the clean-up:
         # SageMaker deletes the endpoints' network interfaces as that role.
         self.endpoint_cleanup.resource.node.add_dependency(self.model_role)
+        # Model monitoring (docs/monitoring.md): the jobs' role, drift alarms, failure notices.
+        # The deploy Lambda's use of it (environment, grants) is wired with the deploy code.
+        self.monitoring = (
+            MonitoringResources(
+                self, "Monitoring", config=config, data=data, network=network,
+                groups=registry.group_names,
+            )
+            if config.monitoring.enabled
+            else None
+        )  # fmt: skip
         cdk.CfnOutput(self, "DeployQueueUrl", value=self.approvals.queue.queue_url)
         cdk.CfnOutput(self, "DeadLetterQueueUrl", value=self.approvals.dead_letter_queue.queue_url)

@@ -70,6 +70,12 @@ def register(subparsers: Subparsers) -> None:
     generate.add_argument(
         "--format", choices=("csv", "parquet"), default="csv", help="file format (default csv)"
     )
+    generate.add_argument(
+        "--drift",
+        metavar="PRESET",
+        help="shift the population to watch monitoring detect drift: amounts, states, "
+        "fraud-rate or all (docs/monitoring.md)",
+    )
     _common(generate)
     fused = generate.add_argument_group("split while generating (optional)")
     fused.add_argument("--split", choices=METHODS, help="partition method")
@@ -183,6 +189,7 @@ def run_generate(ctx: Context) -> int:
         fraud_rate=args.fraud_rate,
         start_time=args.start_time,
         days=args.days,
+        drift=args.drift,
     )
     progress = sys.stderr.isatty()
     if args.split:

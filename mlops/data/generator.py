@@ -101,6 +101,7 @@ def _cdf(weights: NDArray[np.float64]) -> NDArray[np.float64]:
 
 
 _STATE_CDF = _cdf(_POPULATION)
+_UNIFORM_STATE_CDF = _cdf(np.ones(len(STATES)))
 # Hours are drawn through a 4096-entry inverse-CDF table: one small integer draw and a lookup.
 _LUT_SIZE = 4096
 
@@ -115,6 +116,29 @@ _FRAUD_HOUR_LUT = _lookup(_FRAUD_HOURS)
 
 
 @dataclass(frozen=True)
+class DriftPreset:
+    """A shifted population for watching model monitoring detect drift (docs/monitoring.md)."""
+
+    description: str
+    amount_shift: float = 0.0  # added to the log-normal mu of every amount (log dollars)
+    uniform_states: bool = False  # customers' home states uniform instead of by population
+    fraud_rate_factor: float = 1.0  # the fraud rate is multiplied (capped at 0.5)
+
+
+DRIFT_PRESETS: dict[str, DriftPreset] = {
+    "amounts": DriftPreset("amounts about 2.7x larger (log-normal mu +1)", amount_shift=1.0),
+    "states": DriftPreset(
+        "home states uniform over the 51, not by population", uniform_states=True
+    ),
+    "fraud-rate": DriftPreset("four times the fraud rate", fraud_rate_factor=4.0),
+    "all": DriftPreset("amounts, states and fraud rate together", 1.0, True, 4.0),
+}
+
+
+_NO_DRIFT = DriftPreset("none")
+
+
+@dataclass(frozen=True)
 class GeneratorConfig:
     """Parameters of a generated data set; equal configs give byte-identical data."""
 
@@ -124,8 +148,13 @@ class GeneratorConfig:
     fraud_rate: float = DEFAULT_FRAUD_RATE
     start_time: int = DEFAULT_START_TIME
     days: int = DEFAULT_DAYS
+    drift: str | None = None  # a DRIFT_PRESETS name; None: the reference population
 
     def __post_init__(self) -> None:
+        if self.drift is not None and self.drift not in DRIFT_PRESETS:
+            raise InputError(
+                f"drift preset {self.drift!r} is unknown; allowed: {', '.join(DRIFT_PRESETS)}"
+            )
         if self.rows < 1:
             raise InputError(f"rows must be at least 1, got {self.rows}")
         if not 0 <= self.seed < 2**63:
@@ -140,6 +169,17 @@ class GeneratorConfig:
             raise InputError(f"start time {self.start_time} must be epoch seconds (>= 0)")
 
     @property
+    def preset(self) -> DriftPreset:
+        return DRIFT_PRESETS[self.drift] if self.drift else _NO_DRIFT
+
+    @property
+    def effective_fraud_rate(self) -> float:
+        return min(self.fraud_rate * self.preset.fraud_rate_factor, 0.5)
+
+    def amount(self, shape: tuple[float, float]) -> tuple[float, float]:
+        return (shape[0] + self.preset.amount_shift, shape[1])
+
+    @property
     def n_customers(self) -> int:
         return self.customers if self.customers is not None else max(10, self.rows // 100)
 
@@ -148,7 +188,9 @@ class GeneratorConfig:
         return -(-self.rows // BLOCK_ROWS)
 
     def to_json(self) -> dict[str, Any]:
+        drift = {"drift": self.drift} if self.drift else {}
         return {
+            **drift,
             "rows": self.rows,
             "seed": self.seed,
             "customers": self.n_customers,
@@ -178,7 +220,8 @@ class _Population:
     def build(cls, config: GeneratorConfig) -> _Population:
         count = config.n_customers
         rng = _rng(config, _CUSTOMERS)
-        state = np.searchsorted(_STATE_CDF, rng.random(count), side="right").astype(np.int64)
+        cdf = _UNIFORM_STATE_CDF if config.preset.uniform_states else _STATE_CDF
+        state = np.searchsorted(cdf, rng.random(count), side="right").astype(np.int64)
         age = np.clip(np.round(rng.normal(45, 15, count)), 18, 90).astype(np.int64)
         limit = np.clip(np.round(rng.lognormal(8.5, 0.6, count) / 100) * 100, 500, 50_000)
         since = config.start_time - rng.integers(30 * _DAY, 20 * 365 * _DAY, count)
@@ -210,7 +253,7 @@ def fraud_labels(config: GeneratorConfig, start: int, stop: int) -> NDArray[np.i
 
 def _labels(config: GeneratorConfig, block: int) -> NDArray[np.bool_]:
     size = min(BLOCK_ROWS, config.rows - block * BLOCK_ROWS)
-    return _rng(config, _LABELS, block).random(size) < config.fraud_rate
+    return _rng(config, _LABELS, block).random(size) < config.effective_fraud_rate
 
 
 @dataclass
@@ -240,7 +283,7 @@ def _block(config: GeneratorConfig, block: int) -> _Rows:
     travelling = np.flatnonzero(rng.random(size) < TRAVEL_RATE)
     transaction_state = home.copy()
     transaction_state[travelling] = _elsewhere(rng, home[travelling])
-    cents = _cents(rng, size, LEGIT_AMOUNT, MAX_LEGIT_CENTS)
+    cents = _cents(rng, size, config.amount(LEGIT_AMOUNT), MAX_LEGIT_CENTS)
     time = _times(config, rng, size, _LEGIT_HOUR_LUT)
     rows = _Rows(
         transaction_id=np.arange(first + 1, first + size + 1, dtype=np.int64),
@@ -305,7 +348,7 @@ def _add_fraud(config: GeneratorConfig, block: int, fraud: NDArray[np.intp], row
     rows.state[fraud] = home[burst]
     rows.transaction_state[fraud] = where[burst]
     rows.time[fraud] = started[burst] + offset.astype(np.int64)
-    rows.cents[fraud] = _cents(rng, count, FRAUD_AMOUNT, MAX_FRAUD_CENTS)
+    rows.cents[fraud] = _cents(rng, count, config.amount(FRAUD_AMOUNT), MAX_FRAUD_CENTS)
 
 
 def transactions_table(

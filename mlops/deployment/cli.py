@@ -12,6 +12,9 @@ Approving or rejecting only changes the registry; the deploy Lambda reacts to th
 from __future__ import annotations
 
 import argparse
+import re
+import sys
+import uuid
 from typing import TYPE_CHECKING, Literal
 
 from botocore.exceptions import ClientError
@@ -37,12 +40,12 @@ def register(subparsers: Subparsers) -> None:
         help="versions of a group, their status, the live one",
         output=True,
     )
-    _group_option(listing)
+    group_option(listing)
     for decision, run in (("approve", run_approve), ("reject", run_reject)):
         parser = add_command(
             models, decision, run, help=f"{decision} one version (deploys or rolls back)"
         )
-        _group_option(parser)
+        group_option(parser)
         parser.add_argument("--version", type=int, required=True, help="version number")
         parser.add_argument("--reason", required=True, help="recorded as ApprovalDescription")
 
@@ -50,13 +53,18 @@ def register(subparsers: Subparsers) -> None:
     invoke_parser = add_command(
         endpoint, "invoke", run_invoke, help="score one CSV row, print the prediction"
     )
-    _group_option(invoke_parser)
+    group_option(invoke_parser)
     invoke_parser.add_argument(
         "--csv", required=True, help='one row without label, e.g. "2,TX,947.08"'
     )
+    invoke_parser.add_argument(
+        "--inference-id",
+        help="id of this request in the captured data, for late labels (`labels upload`); "
+        "default: a new random id, printed on stderr",
+    )
 
 
-def _group_option(parser: argparse.ArgumentParser) -> None:
+def group_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--group", required=True, help="Model Package Group as named in cdk.json (registry)"
     )
@@ -183,11 +191,26 @@ def run_reject(ctx: Context) -> int:
     return _decide(ctx, "Rejected")
 
 
-def invoke(runtime: SageMakerRuntimeClient, endpoint: str, row: str) -> str:
+# InvokeEndpoint's InferenceId: 1-64 printable characters, not starting with a space
+# (botocore's sagemaker-runtime model). Model Monitor joins late labels to captured requests
+# on it (docs/monitoring.md).
+_INFERENCE_ID = re.compile(r"\S[\x20-\x7e]{0,63}")
+
+
+def invoke(runtime: SageMakerRuntimeClient, endpoint: str, row: str, inference_id: str) -> str:
     if "\n" in row.strip() or not row.strip():
         raise InputError("--csv takes exactly one non-empty row")
+    if not _INFERENCE_ID.fullmatch(inference_id):
+        raise InputError(
+            f"--inference-id {inference_id!r}: allowed 1-64 printable characters, "
+            "not starting with a space"
+        )
     response = runtime.invoke_endpoint(
-        EndpointName=endpoint, ContentType="text/csv", Accept="text/csv", Body=row.strip()
+        EndpointName=endpoint,
+        ContentType="text/csv",
+        Accept="text/csv",
+        Body=row.strip(),
+        InferenceId=inference_id,
     )
     return response["Body"].read().decode().strip()
 
@@ -196,8 +219,10 @@ def run_invoke(ctx: Context) -> int:
     group = configured_group(ctx)
     endpoint = names.endpoint_name(ctx.env, group)
     runtime = ctx.client("sagemaker-runtime")
+    inference_id: str = ctx.args.inference_id or uuid.uuid4().hex
     try:
-        print(invoke(runtime, endpoint, ctx.args.csv))
+        print(invoke(runtime, endpoint, ctx.args.csv, inference_id))
+        print(f"inference id: {inference_id}", file=sys.stderr)
     except ClientError as error:
         if not is_not_found(error):
             raise

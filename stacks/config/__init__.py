@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from typing import Literal
+from typing import Any, Literal
 
-from mlops.constants import model_package_group_name
+from mlops.constants import GROUND_TRUTH_PREFIX, model_package_group_name
 from mlops.deployment.settings import (
     CANARY_PERCENT_RANGE,
     LINEAR_STEP_PERCENT_RANGE,
@@ -19,8 +19,18 @@ from mlops.deployment.settings import (
     update_timeout_seconds,
 )
 from mlops.environment import INSTANCE_TYPE_PATTERN
+from mlops.monitoring.settings import (
+    HOURLY_MODEL_QUALITY_MAX_RUNTIME,
+    MAX_OFFSET_HOURS,
+    MAX_RUNTIME_SECONDS,
+    SCHEDULE_ALLOWED,
+    SCHEDULE_PATTERN,
+    is_hourly,
+    window_problem,
+)
 from stacks.config.parsing import (
     ConfigError,
+    Rule,
     between,
     each,
     field,
@@ -37,6 +47,7 @@ __all__ = [
     "EnvironmentConfig",
     "ExistingVpcConfig",
     "ModelPackageGroupConfig",
+    "MonitoringConfig",
     "NetworkConfig",
     "RegistryConfig",
     "StudioConfig",
@@ -272,6 +283,74 @@ class TrainingConfig:
     )
 
 
+def _processing_instance_types() -> tuple[str, ...]:
+    """The instance types a monitoring job takes (botocore: ProcessingInstanceType)."""
+    import botocore.session
+
+    model = botocore.session.get_session().get_service_model("sagemaker")
+    shape: Any = model.shape_for("ProcessingInstanceType")
+    return tuple(shape.enum)
+
+
+MONITORING_INSTANCE_TYPE = Rule(
+    "allowed: a processing instance type Model Monitor accepts (botocore "
+    "ProcessingInstanceType), e.g. ml.m5.large",
+    lambda value: (
+        None
+        if value in _processing_instance_types()
+        else f"{value} is not a processing instance type (ProcessingInstanceType); e.g. ml.m5.large"
+    ),
+)
+SCHEDULE = matches(SCHEDULE_PATTERN, f"allowed: {SCHEDULE_ALLOWED}")
+
+
+@dataclass(frozen=True, kw_only=True)
+class MonitoringConfig:
+    enabled: bool = field(
+        False,
+        doc="Data- and model-quality schedules on every endpoint, bound to the served version's "
+        "baselines (docs/monitoring.md; Model Monitor is closed to new AWS customers).",
+    )
+    instance_type: str = field(
+        "ml.m5.large", check=MONITORING_INSTANCE_TYPE, doc="Instance of each monitoring job."
+    )
+    max_runtime_seconds: int = field(
+        1800,
+        check=between(60, MAX_RUNTIME_SECONDS),
+        doc="Stopping condition of each monitoring execution (an hourly model-quality "
+        "schedule allows at most 1800).",
+    )
+    data_quality_schedule: str = field(
+        "cron(0 0 ? * * *)", check=SCHEDULE, doc="When data quality is checked (UTC)."
+    )
+    model_quality_schedule: str = field(
+        "cron(0 2 ? * * *)", check=SCHEDULE, doc="When model quality is checked (UTC)."
+    )
+    ground_truth_prefix: str = field(
+        GROUND_TRUTH_PREFIX,
+        check=matches(r"([a-z0-9][a-z0-9-]*/)+", "allowed: lowercase folder names ending in /"),
+        doc="Artifacts-bucket prefix of the labels (`labels upload` writes <prefix><endpoint>/).",
+    )
+    ground_truth_window_start_hours: int = field(
+        336,
+        check=between(1, MAX_OFFSET_HOURS),
+        doc="Model quality analyses traffic from this many hours before each execution...",
+    )
+    ground_truth_window_end_hours: int = field(
+        24,
+        check=between(0, MAX_OFFSET_HOURS - 1),
+        doc="...to this many hours before it (labels arrive late: leave them time).",
+    )
+    drift_alarm_threshold: float = field(
+        0.1,
+        check=between(0, 1),
+        doc="Alarm when a feature's baseline drift distance (feature_baseline_drift_*) exceeds it.",
+    )
+    f1_floor: float = field(
+        0.5, check=between(0, 1), doc="Alarm when the model-quality F1 of an execution is below."
+    )
+
+
 @dataclass(frozen=True, kw_only=True)
 class TeardownConfig:
     schedule: str = field(
@@ -326,7 +405,40 @@ class EnvironmentConfig:
     registry: RegistryConfig = field(RegistryConfig(), doc="Registry stack.")
     deployment: DeploymentConfig = field(DeploymentConfig(), doc="Deployment stack.")
     training: TrainingConfig = field(TrainingConfig(), doc="Training stack.")
+    monitoring: MonitoringConfig = field(
+        MonitoringConfig(), doc="Model monitoring (Deployment stack, deploy Lambda)."
+    )
     teardown: TeardownConfig = field(TeardownConfig(), doc="Teardown stack.")
+
+
+def _check_monitoring(config: EnvironmentConfig) -> None:
+    """Rules that span keys: the ground-truth window, AWS's runtime advice, data capture."""
+    monitoring = config.monitoring
+    path = f"environments.{config.name}.monitoring"
+    problem = window_problem(
+        monitoring.ground_truth_window_start_hours, monitoring.ground_truth_window_end_hours
+    )
+    if problem:
+        raise ConfigError(
+            f"{path}.ground_truth_window_end_hours", monitoring.ground_truth_window_end_hours,
+            problem,
+        )  # fmt: skip
+    if (
+        is_hourly(monitoring.model_quality_schedule)
+        and monitoring.max_runtime_seconds > HOURLY_MODEL_QUALITY_MAX_RUNTIME
+    ):
+        raise ConfigError(
+            f"{path}.max_runtime_seconds",
+            monitoring.max_runtime_seconds,
+            f"an hourly model-quality schedule allows at most {HOURLY_MODEL_QUALITY_MAX_RUNTIME} "
+            "(the merge job and the analysis share an execution)",
+        )
+    if monitoring.enabled and config.deployment.data_capture_percent == 0:
+        raise ConfigError(
+            f"environments.{config.name}.deployment.data_capture_percent",
+            0,
+            "monitoring reads the endpoint's captured requests: capture more than 0 %",
+        )
 
 
 def load_environment(
@@ -355,6 +467,7 @@ def load_environment(
         raise ConfigError(f"environments.{name}.name", raw["name"], "the name is the object's key")
     config = parse(EnvironmentConfig, {**raw, "name": name}, f"environments.{name}")
     _check_across_keys(config, f"environments.{name}")
+    _check_monitoring(config)
     return replace(
         config,
         account=config.account or default_account,

@@ -13,7 +13,10 @@ from __future__ import annotations
 
 import sys
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from importlib import import_module
+from typing import Any
 
 # What the pipeline definition uses; importing it runs the SDK's heavy package __init__.
 _MODULE = "sagemaker.workflow.pipeline"
@@ -44,3 +47,20 @@ def ready() -> None:
         _thread = None
         if _failed:
             import_module(_MODULE)  # again, alone: raises the real error if there is one
+
+
+@contextmanager
+def one_endpoints_resolver() -> Iterator[None]:
+    """``image_uris.retrieve`` parses botocore's endpoints file (about 40 ms) on every call to
+    learn the region's ECR domain; the answer depends on nothing else, so one resolver serves
+    every call made inside the block. Restored afterwards."""
+    from sagemaker import utils as _utils
+
+    utils: Any = _utils  # untyped in the SDK
+    resolver = utils._botocore_resolver()
+    original = utils._botocore_resolver
+    utils._botocore_resolver = lambda: resolver
+    try:
+        yield
+    finally:
+        utils._botocore_resolver = original

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyarrow.parquet as pq  # type: ignore[import-untyped,unused-ignore]
@@ -147,8 +148,9 @@ def test_slices_of_the_table_are_the_same_rows() -> None:
         ({"rows": 10, "customers": 0}, "customers"),
         ({"rows": 10, "days": 0}, "days"),
         ({"rows": 10, "seed": -5}, "seed"),
+        ({"rows": 10, "drift": "sideways"}, "drift preset 'sideways' is unknown"),
     ],
 )
-def test_bad_generator_parameters_are_one_line_errors(kwargs: dict[str, int], message: str) -> None:
+def test_bad_generator_parameters_are_one_line_errors(kwargs: dict[str, Any], message: str) -> None:
     with pytest.raises(InputError, match=message):
         GeneratorConfig(**kwargs)

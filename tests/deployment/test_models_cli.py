@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -164,12 +165,14 @@ def test_invoke_prints_the_prediction(
             "invoke_endpoint",
             {"Body": StreamingBody(io.BytesIO(body), len(body)), "ContentType": "text/csv"},
             {"EndpointName": ENDPOINT, "ContentType": "text/csv", "Accept": "text/csv",
-             "Body": row},
+             "Body": row, "InferenceId": "tx-42"},
         )  # fmt: skip
 
     stubbers = stub_clients(monkeypatch, {"sagemaker-runtime": answers})
-    assert main(["endpoint", "invoke", *DEV, "--csv", row]) == 0
-    assert capsys.readouterr().out == "0.93\n"
+    assert main(["endpoint", "invoke", *DEV, "--csv", row, "--inference-id", "tx-42"]) == 0
+    output = capsys.readouterr()
+    assert output.out == "0.93\n"
+    assert output.err == "inference id: tx-42\n"
     [stubber] = stubbers
     stubber.assert_no_pending_responses()
 
@@ -199,6 +202,33 @@ def test_invoke_of_a_missing_endpoint_names_the_endpoints_there(
         f"mlops-dev-churn): approve a version of {GROUP} to deploy it, or pass the --region "
         "it is in\n"
     )
+
+
+def test_invoke_sends_a_new_inference_id_by_default(
+    machine: Machine, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sent: list[str] = []
+
+    def answers(stub: Stubber) -> None:
+        body = b"0\n"
+        stub.add_response("invoke_endpoint", {"Body": StreamingBody(io.BytesIO(body), len(body))})
+        stub.client.meta.events.register(
+            "before-parameter-build.sagemaker-runtime.InvokeEndpoint",
+            lambda params, **_: sent.append(params["InferenceId"]),
+        )
+
+    stub_clients(monkeypatch, {"sagemaker-runtime": answers})
+    assert main(["endpoint", "invoke", *DEV, "--csv", "1,2"]) == 0
+    assert re.fullmatch(r"[0-9a-f]{32}", sent[0])
+    assert capsys.readouterr().err == f"inference id: {sent[0]}\n"
+
+
+def test_invoke_refuses_a_bad_inference_id(
+    machine: Machine, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    stub_clients(monkeypatch, {"sagemaker-runtime": lambda stub: None})
+    assert main(["endpoint", "invoke", *DEV, "--csv", "1,2", "--inference-id", "x" * 65]) == 2
+    assert "--inference-id" in capsys.readouterr().err
 
 
 def test_invoke_refuses_several_rows(

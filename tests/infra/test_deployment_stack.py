@@ -31,6 +31,17 @@ def _only(synth: Synthesized, resource_type: str) -> dict[str, Any]:
     return resource
 
 
+def _approval_rule(synth: Synthesized) -> dict[str, Any]:
+    """The approval rule (the stack also holds the monitoring failure rule)."""
+    (rule,) = (
+        rule["Properties"]
+        for rule in synth.resources("deployment", "AWS::Events::Rule").values()
+        if "approval decisions" in rule["Properties"]["Description"]
+    )
+    properties: dict[str, Any] = rule
+    return properties
+
+
 def _queues(synth: Synthesized) -> dict[str, dict[str, Any]]:
     return {
         logical_id: queue["Properties"]
@@ -270,6 +281,7 @@ def _model_role_id(synth: Synthesized) -> str:
         for logical_id, role in synth.resources("deployment", "AWS::IAM::Role").items()
         if role["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]["Principal"]
         == {"Service": "sagemaker.amazonaws.com"}
+        and logical_id.startswith("ModelExecutionRole")
     ]
     return role_id
 

@@ -40,7 +40,7 @@ def options(parser: argparse.ArgumentParser) -> dict[str, argparse.Action]:
 COMMANDS = dict(leaf_commands(cli.build_parser()))
 # Commands that print a table (or a report) and so offer --output json.
 TABLES = {"quotas check", "pipeline start", "models list", "teardown", "data generate",
-          "data partition", "data merge"}  # fmt: skip
+          "data partition", "data merge", "monitor status"}  # fmt: skip
 
 
 def test_help_lists_the_commands_common_options_and_exit_statuses() -> None:
@@ -57,9 +57,9 @@ def test_help_lists_the_commands_common_options_and_exit_statuses() -> None:
 
 def test_one_home_per_feature() -> None:
     assert sorted(COMMANDS) == [
-        "data generate", "data merge", "data partition", "endpoint invoke", "models approve",
-        "models list", "models reject", "pipeline start", "pipeline watch", "quotas check",
-        "teardown",
+        "data generate", "data merge", "data partition", "endpoint invoke", "labels upload",
+        "models approve", "models list", "models reject", "monitor status", "pipeline start",
+        "pipeline watch", "quotas check", "teardown",
     ]  # fmt: skip
     assert not list((ROOT / "mlops").glob("*_cli.py"))
     features = {f"mlops.{p.parent.name}.cli" for p in (ROOT / "mlops").glob("*/cli.py")}
