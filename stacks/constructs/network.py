@@ -54,7 +54,6 @@ EXISTING_INTERFACE_ACTIONS = (
     "ec2:DeleteNetworkInterface",
     "ec2:DeleteNetworkInterfacePermission",
 )
-NETWORK_INTERFACE_ACTIONS = ("ec2:CreateNetworkInterface", *EXISTING_INTERFACE_ACTIONS)
 NETWORK_INTERFACES_REASON = (
     "EC2 Describe calls SageMaker makes for containers in the VPC have no resource-level "
     "permissions; its network-interface calls are limited to this environment's VPC "
