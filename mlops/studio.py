@@ -438,8 +438,8 @@ def delete_vpc_domain_storage(
 ) -> CleanupReport:
     """One pass of step 2 for every domain with storage in the VPC (live domains: skipped).
 
-    Done means: the VPC holds no SageMaker-tagged security group or mount target of a deleted
-    domain any more. Nothing in the VPC is no answer only because it was listed and is empty.
+    Done means: the VPC was listed and holds no SageMaker-tagged security group or mount
+    target of a deleted domain any more (never "done" because a lookup failed: that raises).
     """
     report = CleanupReport(scope=f"vpc {vpc_id}")
     for domain_id in sorted(domains_with_storage_in(vpc_id, domain_arn_prefix, efs=efs, ec2=ec2)):

@@ -86,7 +86,8 @@ class ScheduledCleanup(Construct):
         data.notifications.grant_publish(self.function.role)
 
         # The schedule's own role: it may invoke this function (and its versions) only, and
-        # send failed deliveries to the DLQ (KMS); the target grants exactly that.
+        # send failed deliveries to the KMS-encrypted DLQ (the target's grants, plus the data
+        # keys below; tests/security/test_service_roles.py checks each documented need).
         self.schedule_role = iam.Role(
             self,
             "ScheduleRole",
