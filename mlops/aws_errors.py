@@ -12,6 +12,11 @@ error messages*); the guide warns that some services use other texts (S3 often s
 "Access Denied", EC2 an encoded message), so the action falls back to the operation called.
 
 Imports stay light: botocore is imported only when an error is being explained.
+
+It is also the one reading of "that resource no longer exists" (:func:`is_not_found`), used by
+the CLI, teardown and the Studio clean-up alike: a not-found code, or, as SageMaker often
+answers, a validation error whose message says it could not find the resource. Anything else
+is not "gone": callers never treat an error they do not understand as success.
 """
 
 from __future__ import annotations
@@ -61,6 +66,12 @@ _NOT_FOUND = frozenset(
         "NoSuchKey",
         "NotFound",
         "404",
+        # EFS and EC2 (the Studio storage clean-up).
+        "FileSystemNotFound",
+        "MountTargetNotFound",
+        "InvalidGroup.NotFound",
+        "InvalidPermission.NotFound",
+        "InvalidNetworkInterfaceID.NotFound",
     }
 )
 # SageMaker (and others) report a missing resource as a validation error with these phrases.
@@ -98,12 +109,21 @@ def error_code(error: BaseException) -> str:
     return str(response.get("Error", {}).get("Code", ""))
 
 
+def error_message(error: BaseException) -> str:
+    """The AWS error message of a ``ClientError``, else ``""``."""
+    response = getattr(error, "response", None)
+    if not isinstance(response, dict):
+        return ""
+    return str(response.get("Error", {}).get("Message", ""))
+
+
 def is_not_found(error: BaseException) -> bool:
-    """Whether AWS answered that the resource asked about does not exist."""
+    """Whether AWS answered that the resource asked about does not exist (for a delete: the
+    goal is already met)."""
     code = error_code(error)
     if code in _NOT_FOUND:
         return True
-    message = str(getattr(error, "response", {}).get("Error", {}).get("Message", "")).lower()
+    message = error_message(error).lower()
     return code in _VALIDATION and any(phrase in message for phrase in _NOT_FOUND_PHRASES)
 
 

@@ -9,12 +9,16 @@ for it, which then block deleting the VPC. Two steps, in this order:
 2. :func:`delete_domain_storage` (after the domain is gone): the home EFS file system (mount
    targets first) and the security groups tagged ``ManagedByAmazonSageMakerResource`` with the
    domain's ARN (their rules first: the NFS groups reference each other).
+   :func:`delete_vpc_domain_storage` does the same for every *deleted* domain whose storage is
+   in one VPC, found by that owner tag: the stack-delete hook runs after its domain is gone and
+   cannot be told the domain's id (that would be a dependency cycle), only the VPC.
 
 Each call does what can be done now and returns a :class:`CleanupReport`; deletions that
 AWS finishes asynchronously are ``pending``: call again until ``report.done``. Used by the
 Studio stack's clean-up custom resource (``lambdas/studio_cleanup``, polled by the CDK provider
-framework) and reusable by teardown. Every list call paginates; "not found" counts as done;
-"in use" means try again on the next pass; only resources of the given domain are touched.
+framework) and by teardown. Every list call paginates; "not found" counts as done; "in use"
+means try again on the next pass; only resources of the given domain (or of deleted domains in
+the given VPC) are touched; an error that is neither is raised, never taken for success.
 """
 
 from __future__ import annotations
@@ -24,10 +28,12 @@ import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import partial
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
+from mlops.aws_errors import error_code, is_not_found
+from mlops.environment import Variables
 from mlops.errors import InputError
 
 if TYPE_CHECKING:
@@ -40,24 +46,40 @@ logger = logging.getLogger(__name__)
 # SageMaker tags the domain's home EFS and the security groups it creates with this key,
 # whose value is the domain ARN.
 SAGEMAKER_OWNER_TAG = "ManagedByAmazonSageMakerResource"
-_DOMAIN_ID = re.compile(r"d-[a-z0-9]{1,32}")
-_DOMAIN_ID_AT_END = re.compile(r"(?:^|/)(d-[a-z0-9]{1,32})$")
-_NOT_FOUND = {
-    "ResourceNotFound",
-    "FileSystemNotFound",
-    "MountTargetNotFound",
-    "InvalidGroup.NotFound",
-    "InvalidPermission.NotFound",
-}
+# SageMaker's DomainId pattern (botocore's service model): d-(-*[a-z0-9]){1,61}.
+_DOMAIN_ID = re.compile(r"d-(?:-*[a-z0-9]){1,61}")
+_DOMAIN_ID_AT_END = re.compile(r"(?:^|/)(d-(?:-*[a-z0-9]){1,61})$")
+VPC_ID_PATTERN = r"vpc-[0-9a-f]{8,17}"
+# arn:<partition>:sagemaker:<region>:<account>:domain/ : the domains of one account and region.
+DOMAIN_ARN_PREFIX_PATTERN = r"arn:aws[a-z-]*:sagemaker:[a-z0-9-]+:[0-9]{12}:domain/"
 _IN_USE = {"ResourceInUse", "FileSystemInUse", "DependencyViolation", "IncorrectMountTargetState"}
+
+# The clean-up function is deployed twice on one CDK provider: which role this copy plays.
+ENV_STAGE = "CLEANUP_STAGE"
+STAGES = ("on_event", "is_complete")
+
+
+@dataclass(frozen=True)
+class CleanupFunctionSettings:
+    """Environment contract of ``lambdas/studio_cleanup`` (set by its construct, read by it)."""
+
+    stage: str
+
+    def to_environment(self) -> dict[str, str]:
+        return {ENV_STAGE: self.stage}
+
+    @classmethod
+    def from_environment(cls, environ: Mapping[str, str]) -> CleanupFunctionSettings:
+        return cls(stage=Variables(environ).choice(ENV_STAGE, STAGES))
 
 
 @dataclass
 class CleanupReport:
     """What one pass did. ``deleted``: deletions requested (or finished) in this pass;
-    ``pending``: still going away, or busy: call again; ``skipped``: left alone, and why."""
+    ``pending``: still going away, or busy: call again; ``skipped``: left alone, and why.
+    ``scope``: what the pass was about (``domain d-...`` or ``vpc vpc-...``)."""
 
-    domain_id: str
+    scope: str
     deleted: list[str] = field(default_factory=list)
     pending: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
@@ -68,7 +90,7 @@ class CleanupReport:
 
     def summary(self) -> str:
         return (
-            f"domain {self.domain_id}: deleted {len(self.deleted)}, pending {len(self.pending)}, "
+            f"{self.scope}: deleted {len(self.deleted)}, pending {len(self.pending)}, "
             f"skipped {len(self.skipped)}"
             + (f"; pending: {', '.join(self.pending)}" if self.pending else "")
         )
@@ -85,10 +107,6 @@ def domain_id_from(value: str) -> str | None:
     """The domain id in a domain id or ARN (``arn:...:domain/d-...``), else None."""
     match = _DOMAIN_ID_AT_END.search(value)
     return match.group(1) if match else None
-
-
-def _error_code(error: ClientError) -> str:
-    return str(error.response.get("Error", {}).get("Code", ""))
 
 
 # Step 1: apps, then spaces -----------------------------------------------------------------
@@ -132,14 +150,14 @@ def _request_deletion(
     try:
         delete()
     except ClientError as error:
-        code = _error_code(error)
-        if code in _NOT_FOUND:
+        code = error_code(error)
+        if is_not_found(error):
             return
         if code in _IN_USE:
             report.pending.append(f"{label} ({busy_note}busy: {code})")
             return
         raise
-    logger.info("deleting %s (domain %s)", label, report.domain_id)
+    logger.info("deleting %s (%s)", label, report.scope)
     report.deleted.append(label)
     if while_deleting:
         report.pending.append(f"{label} ({while_deleting})")
@@ -192,7 +210,7 @@ def delete_spaces(sagemaker: SageMakerClient, domain_id: str, report: CleanupRep
 
 def delete_apps_and_spaces(sagemaker: SageMakerClient, domain_id: str) -> CleanupReport:
     """One pass of step 1: apps first; spaces only once no app of the domain remains."""
-    report = CleanupReport(domain_id=validate_domain_id(domain_id))
+    report = CleanupReport(scope=f"domain {validate_domain_id(domain_id)}")
     delete_apps(sagemaker, domain_id, report)
     if report.done:
         delete_spaces(sagemaker, domain_id, report)
@@ -233,7 +251,7 @@ def _mount_targets(efs: EFSClient, file_system_id: str) -> Iterator[dict[str, An
         try:
             page = efs.describe_mount_targets(**kwargs)
         except ClientError as error:
-            if _error_code(error) in _NOT_FOUND:
+            if is_not_found(error):
                 return
             raise
         yield from (dict(target) for target in page.get("MountTargets", []))
@@ -299,7 +317,7 @@ def delete_security_groups(ec2: EC2Client, domain_id: str, report: CleanupReport
             try:
                 revoke(GroupId=group_id, IpPermissions=permissions)
             except ClientError as error:
-                if _error_code(error) not in _NOT_FOUND:
+                if not is_not_found(error):
                     raise
     for group in groups:
         group_id = group["GroupId"]
@@ -308,56 +326,123 @@ def delete_security_groups(ec2: EC2Client, domain_id: str, report: CleanupReport
         _request_deletion(report, label, partial(ec2.delete_security_group, GroupId=group_id))
 
 
+def domain_status(sagemaker: SageMakerClient, domain_id: str) -> str | None:
+    """The domain's status, or None when SageMaker says it does not exist. Any other error is
+    raised: an answer we cannot read is never taken for "deleted"."""
+    try:
+        return str(sagemaker.describe_domain(DomainId=domain_id).get("Status", ""))
+    except ClientError as error:
+        if is_not_found(error):
+            return None
+        raise
+
+
 def delete_domain_storage(
-    domain_id: str, *, sagemaker: SageMakerClient, efs: EFSClient, ec2: EC2Client
+    domain_id: str,
+    *,
+    sagemaker: SageMakerClient,
+    efs: EFSClient,
+    ec2: EC2Client,
+    report: CleanupReport | None = None,
 ) -> CleanupReport:
     """One pass of step 2. Refuses while the domain exists: its storage is in use.
 
     A domain that is still ``Deleting`` makes the pass pending; any other existing domain is
     left alone (``skipped``), so a misdirected call can never break a live domain.
     """
-    report = CleanupReport(domain_id=validate_domain_id(domain_id))
-    try:
-        status = sagemaker.describe_domain(DomainId=domain_id).get("Status", "")
-    except ClientError as error:
-        if _error_code(error) not in (*_NOT_FOUND, "ValidationException"):
-            raise
-    else:
+    validate_domain_id(domain_id)
+    report = report or CleanupReport(scope=f"domain {domain_id}")
+    status = domain_status(sagemaker, domain_id)
+    if status is not None:
         if status in ("Deleting", "Pending"):
             report.pending.append(f"domain {domain_id} ({status})")
         else:
             report.skipped.append(f"domain {domain_id} still exists ({status}): storage in use")
         logger.info(report.summary())
         return report
+    pending_before = len(report.pending)
     delete_file_systems(efs, domain_id, report)
-    if report.done:
+    if len(report.pending) == pending_before:
         delete_security_groups(ec2, domain_id, report)
     else:
-        report.skipped.append("security groups: waiting for the file system")
+        report.skipped.append(f"security groups of {domain_id}: waiting for the file system")
     logger.info(report.summary())
     return report
 
 
-class StackResourceReader(Protocol):
-    """The one CloudFormation call used here (a boto3 ``cloudformation`` client)."""
-
-    def describe_stack_resource(
-        self, *, StackName: str, LogicalResourceId: str
-    ) -> Mapping[str, Any]: ...
+# Step 2 for a stack delete: the storage of deleted domains in one VPC --------------------
 
 
-def domain_id_of_stack_resource(
-    cloudformation: StackResourceReader, *, stack_id: str, logical_id: str
-) -> str | None:
-    """The domain id of the stack's ``AWS::SageMaker::Domain`` (also once it is deleted, while
-    the stack still is being deleted), or None when it was never created."""
-    try:
-        detail = cloudformation.describe_stack_resource(
-            StackName=stack_id, LogicalResourceId=logical_id
-        )["StackResourceDetail"]
-    except ClientError as error:
-        if _error_code(error) == "ValidationError":  # no such resource in the stack
-            return None
-        raise
-    physical_id = detail.get("PhysicalResourceId")
-    return domain_id_from(physical_id) if physical_id else None
+def _owner_domain(tags: list[Any], domain_arn_prefix: str) -> str | None:
+    """The domain id of SageMaker's owner tag when it names a domain under the prefix."""
+    for tag in tags:
+        value = str(tag.get("Value", ""))
+        if tag.get("Key") == SAGEMAKER_OWNER_TAG and value.startswith(domain_arn_prefix):
+            return domain_id_from(value)
+    return None
+
+
+def domains_with_storage_in(
+    vpc_id: str, domain_arn_prefix: str, *, efs: EFSClient, ec2: EC2Client
+) -> set[str]:
+    """Ids of the domains (of this account and region) whose storage SageMaker put in the VPC:
+    the owners of its tagged security groups, and of tagged file systems with a mount target
+    there. Security groups go last in a clean-up, so they keep naming the domain until the
+    file system is gone."""
+    if not re.fullmatch(VPC_ID_PATTERN, vpc_id):
+        raise InputError(f"VPC id must look like vpc-0123456789abcdef0, got {vpc_id!r}")
+    if not re.fullmatch(DOMAIN_ARN_PREFIX_PATTERN, domain_arn_prefix):
+        raise InputError(
+            "domain ARN prefix must look like arn:aws:sagemaker:<region>:<account>:domain/, "
+            f"got {domain_arn_prefix!r}"
+        )
+    found: set[str] = set()
+    kwargs: dict[str, Any] = {
+        "Filters": [
+            {"Name": "vpc-id", "Values": [vpc_id]},
+            {"Name": "tag-key", "Values": [SAGEMAKER_OWNER_TAG]},
+        ]
+    }
+    while True:
+        page = ec2.describe_security_groups(**kwargs)
+        for group in page.get("SecurityGroups", []):
+            owner = _owner_domain(list(group.get("Tags", [])), domain_arn_prefix)
+            if owner and group.get("VpcId") == vpc_id:
+                found.add(owner)
+        if not page.get("NextToken"):
+            break
+        kwargs["NextToken"] = page["NextToken"]
+    listing: dict[str, Any] = {}
+    while True:
+        fs_page = efs.describe_file_systems(**listing)
+        for file_system in fs_page.get("FileSystems", []):
+            owner = _owner_domain(list(file_system.get("Tags", [])), domain_arn_prefix)
+            if owner is None or owner in found:
+                continue
+            targets = _mount_targets(efs, file_system["FileSystemId"])
+            if any(target.get("VpcId") == vpc_id for target in targets):
+                found.add(owner)
+        if not fs_page.get("NextMarker"):
+            break
+        listing["Marker"] = fs_page["NextMarker"]
+    return found
+
+
+def delete_vpc_domain_storage(
+    vpc_id: str,
+    domain_arn_prefix: str,
+    *,
+    sagemaker: SageMakerClient,
+    efs: EFSClient,
+    ec2: EC2Client,
+) -> CleanupReport:
+    """One pass of step 2 for every domain with storage in the VPC (live domains: skipped).
+
+    Done means: the VPC was listed and holds no SageMaker-tagged security group or mount
+    target of a deleted domain any more (never "done" because a lookup failed: that raises).
+    """
+    report = CleanupReport(scope=f"vpc {vpc_id}")
+    for domain_id in sorted(domains_with_storage_in(vpc_id, domain_arn_prefix, efs=efs, ec2=ec2)):
+        delete_domain_storage(domain_id, sagemaker=sagemaker, efs=efs, ec2=ec2, report=report)
+    logger.info(report.summary())
+    return report

@@ -34,6 +34,7 @@ class StudioStack(cdk.Stack):
             "Cleanup",
             domain=self.studio.domain,
             profiles=self.studio.profiles,
+            network=network,
             log_key=data.key,
             log_retention_days=config.log_retention_days,
         )

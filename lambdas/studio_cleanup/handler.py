@@ -5,13 +5,13 @@ Two resources share this code (``ResourceProperties.Cleanup``):
 - ``apps`` (depends on the domain and its profiles, so on stack delete it runs first):
   deletes the domain's apps, then its spaces (:func:`mlops.studio.delete_apps_and_spaces`).
 - ``storage`` (the domain depends on it, so on stack delete it runs after the domain is gone):
-  deletes the domain's home EFS and SageMaker's security groups
-  (:func:`mlops.studio.delete_domain_storage`). The domain id is not a property (that would be a
-  dependency cycle): it is read from the stack's domain resource, which CloudFormation still
-  describes while the stack is being deleted.
+  deletes the home EFS and SageMaker's security groups of every deleted domain in the
+  domain's VPC (:func:`mlops.studio.delete_vpc_domain_storage`), found by the owner tag
+  SageMaker puts on them. Its properties name the VPC and the account's domain ARN prefix; the
+  domain id cannot be one (the domain depends on this resource).
 
 Create and Update do nothing but name the resource; Delete polls until everything is gone.
-The same code is deployed twice; ``CLEANUP_STAGE`` (``on_event`` or ``is_complete``) says
+The same code is deployed twice; ``CLEANUP_STAGE`` (:class:`CleanupFunctionSettings`) says
 which role this function plays in the provider.
 """
 
@@ -19,36 +19,34 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from collections.abc import Mapping
-from typing import Any, cast
+from typing import Any
 
 import boto3
 
 from mlops.errors import InputError
 from mlops.studio import (
+    DOMAIN_ARN_PREFIX_PATTERN,
+    VPC_ID_PATTERN,
+    CleanupFunctionSettings,
     CleanupReport,
-    StackResourceReader,
     delete_apps_and_spaces,
-    delete_domain_storage,
-    domain_id_of_stack_resource,
+    delete_vpc_domain_storage,
     validate_domain_id,
 )
 
 logger = logging.getLogger()
 logger.setLevel(logging.INFO)
 
-ENV_STAGE = "CLEANUP_STAGE"
-STAGES = ("on_event", "is_complete")
 REQUEST_TYPES = ("Create", "Update", "Delete")
 KINDS = ("apps", "storage")
 
 
 def handler(event: Mapping[str, Any], context: object) -> dict[str, Any]:
-    stage = os.environ.get(ENV_STAGE, "")
-    if stage not in STAGES:
-        raise InputError(f"{ENV_STAGE} must be one of {', '.join(STAGES)}, got {stage!r}")
+    settings = CleanupFunctionSettings.from_environment(os.environ)
     request_type, kind, properties = _parse(event)
-    if stage == "on_event":
+    if settings.stage == "on_event":
         return on_event(event, request_type, kind, properties)
     return is_complete(event, request_type, kind, properties, session=boto3.session.Session())
 
@@ -71,10 +69,16 @@ def _parse(event: Mapping[str, Any]) -> tuple[str, str, Mapping[str, Any]]:
         )
     if kind == "apps":
         validate_domain_id(properties.get("DomainId"))
-    elif (
-        not isinstance(properties.get("DomainLogicalId"), str) or not properties["DomainLogicalId"]
-    ):
-        raise InputError("ResourceProperties.DomainLogicalId must name the domain's logical id")
+    else:
+        for name, pattern, example in (
+            ("VpcId", VPC_ID_PATTERN, "vpc-0123456789abcdef0"),
+            ("DomainArnPrefix", DOMAIN_ARN_PREFIX_PATTERN, "arn:aws:sagemaker:<r>:<a>:domain/"),
+        ):
+            value = properties.get(name)
+            if not isinstance(value, str) or not re.fullmatch(pattern, value):
+                raise InputError(
+                    f"ResourceProperties.{name} must look like {example}, got {value!r}"
+                )
     return str(request_type), str(kind), properties
 
 
@@ -82,10 +86,12 @@ def on_event(
     event: Mapping[str, Any], request_type: str, kind: str, properties: Mapping[str, Any]
 ) -> dict[str, Any]:
     """Name the resource. ``apps`` is named after its domain: a replaced domain gives a new
-    name, and CloudFormation then deletes the old resource, which cleans up the old domain."""
-    if request_type == "Delete":
+    name, and CloudFormation then deletes the old resource, which cleans up the old domain.
+    ``storage`` keeps its name on update (a new name would make CloudFormation delete the old
+    resource, i.e. clean the storage of a VPC whose domain is alive: skipped, but pointless)."""
+    if request_type == "Delete" or (request_type == "Update" and kind == "storage"):
         return {"PhysicalResourceId": event["PhysicalResourceId"]}
-    target = properties["DomainId"] if kind == "apps" else properties["DomainLogicalId"]
+    target = properties["DomainId"] if kind == "apps" else properties["VpcId"]
     return {"PhysicalResourceId": f"studio-cleanup-{kind}-{target}"}
 
 
@@ -105,19 +111,9 @@ def is_complete(
     if kind == "apps":
         report = delete_apps_and_spaces(session.client("sagemaker"), properties["DomainId"])
     else:
-        stack_id = event.get("StackId")
-        if not isinstance(stack_id, str) or not stack_id:
-            raise InputError("StackId must be the stack's ARN")
-        domain_id = domain_id_of_stack_resource(
-            cast(StackResourceReader, session.client("cloudformation")),
-            stack_id=stack_id,
-            logical_id=properties["DomainLogicalId"],
-        )
-        if domain_id is None:
-            logger.info("the domain was never created: nothing to clean up")
-            return {"IsComplete": True}
-        report = delete_domain_storage(
-            domain_id,
+        report = delete_vpc_domain_storage(
+            properties["VpcId"],
+            properties["DomainArnPrefix"],
             sagemaker=session.client("sagemaker"),
             efs=session.client("efs"),
             ec2=session.client("ec2"),

@@ -22,7 +22,7 @@ LOG = logging.getLogger(__name__)
 
 
 def handler(event: object, context: object) -> dict[str, Any]:
-    settings = ScheduledSettings.from_environ(os.environ)
+    settings = ScheduledSettings.from_environment(os.environ)
     session = boto3.session.Session()
     result = run_scheduled(event, settings, Clients.from_session(session), session.client("sns"))
     LOG.info("scheduled clean-up: %s", json.dumps(result))

@@ -1,4 +1,5 @@
-"""The AWS clients teardown uses, and how it reads AWS errors (retry, already gone, failure)."""
+"""The AWS clients teardown uses, and which AWS errors it retries (``mlops.aws_errors`` says
+which mean "already gone")."""
 
 from __future__ import annotations
 
@@ -8,6 +9,18 @@ from typing import TYPE_CHECKING
 import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
+
+from mlops.aws_errors import error_code, error_message, is_not_found
+
+__all__ = [
+    "CLIENT_CONFIG",
+    "RETRYABLE_CODES",
+    "Clients",
+    "error_code",
+    "error_message",
+    "is_not_found",
+    "is_retryable",
+]
 
 if TYPE_CHECKING:
     from mypy_boto3_cloudwatch import CloudWatchClient
@@ -36,11 +49,6 @@ RETRYABLE_CODES = frozenset(
         "InternalFailure",
     }
 )
-GONE_CODES = frozenset(
-    {"ResourceNotFound", "ResourceNotFoundException", "NoSuchBucket", "FileSystemNotFound"}
-)
-# SageMaker reports a missing resource as a ValidationException with one of these phrases.
-_GONE_PHRASES = ("could not find", "does not exist", "not found", "cannot be found")
 
 
 @dataclass(frozen=True)
@@ -67,14 +75,6 @@ class Clients:
         )
 
 
-def error_code(error: ClientError) -> str:
-    return str(error.response.get("Error", {}).get("Code", ""))
-
-
-def error_message(error: ClientError) -> str:
-    return str(error.response.get("Error", {}).get("Message", ""))
-
-
 def is_retryable(error: ClientError) -> bool:
     code = error_code(error)
     if code in RETRYABLE_CODES:
@@ -82,14 +82,3 @@ def is_retryable(error: ClientError) -> bool:
     # SageMaker: "Cannot delete ... while it is in use" / "... is being updated".
     message = error_message(error).lower()
     return code == "ValidationException" and ("in use" in message or "in progress" in message)
-
-
-def is_gone(error: ClientError) -> bool:
-    """The resource no longer exists (or no longer runs): the action's goal is already met."""
-    code = error_code(error)
-    if code in GONE_CODES:
-        return True
-    if code != "ValidationException":
-        return False
-    message = error_message(error).lower()
-    return any(phrase in message for phrase in _GONE_PHRASES)

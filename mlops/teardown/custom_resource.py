@@ -13,16 +13,37 @@ import json
 import logging
 import urllib.request
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
+from mlops.environment import ENVIRONMENT_NAME_PATTERN, Variables
 from mlops.errors import InputError
 from mlops.teardown import Clients, Kind, Report, Status, delete_endpoints, endpoints_still_deleting
 
 LOG = logging.getLogger(__name__)
 REQUIRED_KEYS = ("RequestType", "ResponseURL", "StackId", "RequestId", "LogicalResourceId")
 REQUEST_TYPES = ("Create", "Update", "Delete")
+ENV_ENVIRONMENT = "MLOPS_ENVIRONMENT"
 
 Send = Callable[[str, bytes], None]
+
+
+@dataclass(frozen=True)
+class EndpointCleanupSettings:
+    """Environment contract of ``lambdas/endpoint_cleanup``: whose endpoints it removes."""
+
+    environment: str
+
+    def to_environment(self) -> dict[str, str]:
+        return {ENV_ENVIRONMENT: self.environment}
+
+    @classmethod
+    def from_environment(cls, environ: Mapping[str, str]) -> EndpointCleanupSettings:
+        return cls(
+            environment=Variables(environ).text(
+                ENV_ENVIRONMENT, ENVIRONMENT_NAME_PATTERN, allowed="an environment name like dev"
+            )
+        )
 
 
 def parse_event(event: object) -> Mapping[str, Any]:
@@ -41,7 +62,7 @@ def parse_event(event: object) -> Mapping[str, Any]:
 def handle(
     event: Mapping[str, Any],
     *,
-    environment: str,
+    settings: Callable[[], EndpointCleanupSettings],
     clients: Callable[[], Clients],
     log_stream: str,
     wait_seconds: float | None = None,
@@ -49,14 +70,16 @@ def handle(
 ) -> Report | None:
     """Run the request and answer CloudFormation; returns the clean-up report on Delete.
 
-    On Delete, with ``wait_seconds``, it waits up to that long for the deleted endpoints to be
-    gone (their network interfaces would otherwise block deleting the VPC after this stack).
+    ``settings`` is read inside, so a bad environment is a FAILED answer, not a stack that
+    waits an hour. On Delete, with ``wait_seconds``, it waits up to that long for the deleted
+    endpoints to be gone (their network interfaces would otherwise block deleting the VPC
+    after this stack).
     """
-    physical_id = event.get("PhysicalResourceId") or f"endpoint-cleanup-{environment}"
+    physical_id = event.get("PhysicalResourceId") or "endpoint-cleanup"
     status, reason, report = "SUCCESS", "nothing to do", None
     try:
-        if not environment:
-            raise InputError("environment variable MLOPS_ENVIRONMENT is not set")
+        environment = settings().environment
+        physical_id = event.get("PhysicalResourceId") or f"endpoint-cleanup-{environment}"
         if event["RequestType"] == "Delete":
             account = clients()
             report = delete_endpoints(account, environment)

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError
 
 from mlops.constants import MANAGED_BY_VALUE, TAG_ENVIRONMENT, TAG_MANAGED_BY
-from mlops.teardown.aws import Clients, is_gone
+from mlops.teardown.aws import Clients, is_not_found
 from mlops.teardown.resources import Kind, Resource
 
 if TYPE_CHECKING:
@@ -256,7 +256,7 @@ def _domain_exists(sm: SageMakerClient, domain_id: str) -> bool:
     try:
         sm.describe_domain(DomainId=domain_id)
     except ClientError as error:
-        if is_gone(error):
+        if is_not_found(error):
             return False
         raise
     return True

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from botocore.exceptions import ClientError
 
 from mlops.teardown import studio_bridge
-from mlops.teardown.aws import Clients, error_code, error_message, is_gone, is_retryable
+from mlops.teardown.aws import Clients, error_code, error_message, is_not_found, is_retryable
 from mlops.teardown.resources import Action, Kind, Outcome, Plan, Report, Resource, Status
 
 if TYPE_CHECKING:
@@ -96,7 +96,7 @@ def _run(
                 continue
             return Outcome(action, Status.FAILED, f"still pending: {error}")
         except ClientError as error:
-            if is_gone(error) or _no_longer_running(resource, error):
+            if is_not_found(error) or _no_longer_running(resource, error):
                 return Outcome(action, Status.GONE, f"already gone: {error_message(error)}")
             if is_retryable(error) and attempt + 1 < retry.max_attempts:
                 LOG.info("retrying %s %s: %s", action.verb, resource.name, error_code(error))
@@ -194,7 +194,7 @@ def _ignore_gone(call: Callable[[], object]) -> None:
     try:
         call()
     except ClientError as error:
-        if not is_gone(error):
+        if not is_not_found(error):
             raise
 
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from botocore.exceptions import ClientError
 
-from mlops.teardown.aws import Clients, is_gone
+from mlops.teardown.aws import Clients, is_not_found
 
 if TYPE_CHECKING:
     from mypy_boto3_cloudwatch.type_defs import MetricDataQueryTypeDef
@@ -34,7 +34,7 @@ def endpoint_invocations(
         try:
             described = clients.sagemaker.describe_endpoint(EndpointName=name)
         except ClientError as error:
-            if is_gone(error):
+            if is_not_found(error):
                 continue
             raise
         totals[name] = 0.0

@@ -8,54 +8,62 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from mlops.environment import ENVIRONMENT_NAME_PATTERN, Variables, flag
 from mlops.errors import InputError
 from mlops.teardown import Clients, IdlePolicy, Report, clean_idle
 
 if TYPE_CHECKING:
     from mypy_boto3_sns import SNSClient
 
-# Environment variable names, shared with the construct that sets them.
+# Environment variable names of the scheduled clean-up function (ScheduledSettings).
 ENV_ENVIRONMENT = "MLOPS_ENVIRONMENT"
 ENV_TOPIC_ARN = "REPORT_TOPIC_ARN"
 ENV_DRY_RUN = "DRY_RUN"
 ENV_ENDPOINT_IDLE_HOURS = "ENDPOINT_IDLE_HOURS"
 ENV_JOB_TTL_HOURS = "JOB_TTL_HOURS"
 ENV_APP_IDLE_HOURS = "APP_IDLE_HOURS"
+MAX_HOURS = 720
 SNS_MAX_BYTES = 200_000  # below SNS's 256 KB message limit
 SNS_MAX_SUBJECT = 100
 
 
+def _hours(value: timedelta) -> str:
+    return str(int(value.total_seconds() // 3600))
+
+
 @dataclass(frozen=True)
 class ScheduledSettings:
+    """Environment contract of ``lambdas/teardown``: the construct writes it with
+    :meth:`to_environment`, the handler reads it with :meth:`from_environment`."""
+
     environment: str
     topic_arn: str
     dry_run: bool
     policy: IdlePolicy
 
+    def to_environment(self) -> dict[str, str]:
+        return {
+            ENV_ENVIRONMENT: self.environment,
+            ENV_TOPIC_ARN: self.topic_arn,
+            ENV_DRY_RUN: flag(self.dry_run),
+            ENV_ENDPOINT_IDLE_HOURS: _hours(self.policy.endpoint_idle),
+            ENV_JOB_TTL_HOURS: _hours(self.policy.job_ttl),
+            ENV_APP_IDLE_HOURS: _hours(self.policy.app_idle),
+        }
+
     @classmethod
-    def from_environ(cls, environ: Mapping[str, str]) -> ScheduledSettings:
-        def required(name: str) -> str:
-            value = environ.get(name, "").strip()
-            if not value:
-                raise InputError(f"environment variable {name} is not set")
-            return value
+    def from_environment(cls, environ: Mapping[str, str]) -> ScheduledSettings:
+        variables = Variables(environ)
 
         def hours(name: str) -> timedelta:
-            value = required(name)
-            if not value.isdigit() or not 1 <= int(value) <= 720:
-                raise InputError(f"{name} must be whole hours from 1 to 720, got {value!r}")
-            return timedelta(hours=int(value))
+            return timedelta(hours=variables.number(name, 1, MAX_HOURS))
 
-        dry_run = required(ENV_DRY_RUN).lower()
-        if dry_run not in ("true", "false"):
-            raise InputError(f"{ENV_DRY_RUN} must be true or false, got {dry_run!r}")
-        topic_arn = required(ENV_TOPIC_ARN)
-        if not topic_arn.startswith("arn:") or ":sns:" not in topic_arn:
-            raise InputError(f"{ENV_TOPIC_ARN} must be an SNS topic ARN, got {topic_arn!r}")
         return cls(
-            environment=required(ENV_ENVIRONMENT),
-            topic_arn=topic_arn,
-            dry_run=dry_run == "true",
+            environment=variables.text(
+                ENV_ENVIRONMENT, ENVIRONMENT_NAME_PATTERN, allowed="an environment name like dev"
+            ),
+            topic_arn=variables.arn(ENV_TOPIC_ARN, "sns"),
+            dry_run=variables.flag(ENV_DRY_RUN),
             policy=IdlePolicy(
                 endpoint_idle=hours(ENV_ENDPOINT_IDLE_HOURS),
                 job_ttl=hours(ENV_JOB_TTL_HOURS),

@@ -271,12 +271,21 @@ class ApprovalPipeline(Construct):
             )
         )
         # Endpoint storage volumes are encrypted with the key: SageMaker needs a grant.
+        # kms:GrantIsForAWSResource exists on CreateGrant only (Service Authorization
+        # Reference): DescribeKey has its own, unconditioned statement.
         role.add_to_policy(
             iam.PolicyStatement(
                 sid="EncryptEndpointVolumes",
-                actions=["kms:CreateGrant", "kms:DescribeKey"],
+                actions=["kms:CreateGrant"],
                 resources=[data.key.key_arn],
                 conditions={"Bool": {"kms:GrantIsForAWSResource": "true"}},
+            )
+        )
+        role.add_to_policy(
+            iam.PolicyStatement(
+                sid="DescribeEndpointVolumeKey",
+                actions=["kms:DescribeKey"],
+                resources=[data.key.key_arn],
             )
         )
         acknowledge(

@@ -17,6 +17,7 @@ from aws_cdk import aws_iam as iam
 from constructs import Construct, IConstruct
 
 from mlops.constants import resource_prefix
+from mlops.teardown.custom_resource import EndpointCleanupSettings
 from stacks.config import EnvironmentConfig
 from stacks.constructs.python_function import PythonFunction
 from stacks.constructs.teardown_permissions import act_on_tagged, read_by_tag
@@ -41,7 +42,7 @@ class EndpointCleanup(Construct):
             "Handler",
             handler_dir="endpoint_cleanup",
             description=f"On stack delete: remove {config.name}'s endpoints, configs and models",
-            environment={"MLOPS_ENVIRONMENT": config.name},
+            environment=EndpointCleanupSettings(environment=config.name).to_environment(),
             log_key=data.key,
             log_retention_days=config.log_retention_days,
             timeout=cdk.Duration.minutes(10),

@@ -4,6 +4,14 @@ Least privilege: read model artifacts under ``models/`` of the artifacts bucket,
 capture under ``data-capture/``, use the environment's key for both, pull the (AWS-owned)
 inference images, write the endpoint's logs and metrics, and let SageMaker create the
 containers' network interfaces in the environment's VPC (the models run there).
+
+What SageMaker needs from this role is documented in "CreateModel API: Execution Role
+Permissions" (https://docs.aws.amazon.com/sagemaker/latest/dg/sagemaker-roles.html), including
+``logs:DescribeLogStreams``; deployment guardrails add ``cloudwatch:DescribeAlarms`` on the
+auto-rollback alarms for "your IAM execution role"
+(https://docs.aws.amazon.com/sagemaker/latest/dg/deployment-guardrails-configuration.html),
+which may mean this role or the caller of UpdateEndpoint: both have it (docs/security.md).
+tests/security/test_service_roles.py checks each documented need against this role.
 """
 
 from __future__ import annotations
@@ -90,9 +98,29 @@ class ModelExecutionRole(Construct):
         self.role.add_to_policy(
             iam.PolicyStatement(
                 sid="EndpointLogs",
-                actions=["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
+                actions=[
+                    "logs:CreateLogGroup",
+                    "logs:CreateLogStream",
+                    "logs:PutLogEvents",
+                    "logs:DescribeLogStreams",
+                ],
                 resources=[log_group, f"{log_group}:log-stream:*"],
             )
+        )
+        # Auto-rollback alarms of this environment's endpoints (names start with its prefix).
+        alarms = f"alarm:{resource_prefix(environment)}-*"
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                sid="ReadRollbackAlarms",
+                actions=["cloudwatch:DescribeAlarms"],
+                resources=[stack.format_arn(service="cloudwatch", resource=alarms)],
+            )
+        )
+        acknowledge(
+            self.role,
+            f"AwsSolutions-IAM5[Resource::{arn_in_finding(stack, 'cloudwatch', alarms)}]",
+            "Deployment guardrails read the auto-rollback alarms of this environment's "
+            "endpoints (named with its prefix) while shifting traffic.",
         )
         self.role.add_to_policy(
             iam.PolicyStatement(

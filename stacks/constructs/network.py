@@ -22,7 +22,7 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from stacks.config import ConfigError, ExistingVpcConfig, NetworkConfig
-from stacks.nag import acknowledge_inline_policy
+from stacks.nag import acknowledge, acknowledge_inline_policy, arn_in_finding
 
 # Interface endpoints by CDK's service name; Service Quotas has no predefined constant.
 INTERFACE_ENDPOINTS: dict[str, ec2.InterfaceVpcEndpointAwsService] = {
@@ -37,8 +37,10 @@ INTERFACE_ENDPOINTS: dict[str, ec2.InterfaceVpcEndpointAwsService] = {
 }
 ZONES = 2
 
-# What SageMaker calls as a role whose containers run in the VPC (docs: "Give SageMaker access
-# to resources in your Amazon VPC"), used through NetworkResources.network_interface_statements.
+# What SageMaker calls as a role whose containers run in the VPC: the "private VPC" permissions
+# of https://docs.aws.amazon.com/sagemaker/latest/dg/sagemaker-roles.html (CreateModel,
+# CreateTrainingJob, CreateProcessingJob, CreateAutoMLJob), used through
+# NetworkResources.network_interface_statements.
 DESCRIBE_NETWORK_ACTIONS = (
     "ec2:DescribeVpcs",
     "ec2:DescribeSubnets",
@@ -46,8 +48,8 @@ DESCRIBE_NETWORK_ACTIONS = (
     "ec2:DescribeNetworkInterfaces",
     "ec2:DescribeDhcpOptions",
 )
-NETWORK_INTERFACE_ACTIONS = (
-    "ec2:CreateNetworkInterface",
+# Actions on an existing interface: the SAR lists ec2:Vpc for their network-interface resource.
+EXISTING_INTERFACE_ACTIONS = (
     "ec2:CreateNetworkInterfacePermission",
     "ec2:DeleteNetworkInterface",
     "ec2:DeleteNetworkInterfacePermission",
@@ -55,7 +57,7 @@ NETWORK_INTERFACE_ACTIONS = (
 NETWORK_INTERFACES_REASON = (
     "EC2 Describe calls SageMaker makes for containers in the VPC have no resource-level "
     "permissions; its network-interface calls are limited to this environment's VPC "
-    "(ec2:Vpc condition)"
+    "(ec2:Vpc condition on the subnet, security group or existing interface)"
 )
 
 
@@ -68,17 +70,36 @@ class NetworkResources:
     subnets: list[ec2.ISubnet]
     workload_security_group: ec2.ISecurityGroup
 
+    def vpc_arn(self, scope: Construct) -> str:
+        return cdk.Stack.of(scope).format_arn(
+            service="ec2", resource="vpc", resource_name=self.vpc.vpc_id
+        )
+
     def network_interface_statements(self, scope: Construct) -> list[iam.PolicyStatement]:
         """What a role SageMaker assumes needs to run containers in this VPC (Studio apps,
         jobs, endpoints): SageMaker creates and deletes their network interfaces as the role.
 
-        The EC2 Describe calls have no resource-level permissions (``*``); the interface
-        calls are limited to this VPC by the ``ec2:Vpc`` condition. Every role acknowledges
-        ``AwsSolutions-IAM5[Resource::*]`` with :data:`NETWORK_INTERFACES_REASON` in its reason.
+        The EC2 Describe calls have no resource-level permissions (``*``). The ``ec2:Vpc``
+        condition key exists on the subnet and security group a new interface is created in,
+        and on an existing interface, but not on the interface being created (Service
+        Authorization Reference, ``CreateNetworkInterface``): so creation is allowed for any new
+        interface *resource* but only in this VPC's subnets and security groups (both are
+        required resources of the call), and the calls on existing interfaces only for this
+        VPC's. See docs/security.md ("ec2:Vpc"). Acknowledges the wildcard resources on
+        ``scope``; every role also acknowledges ``AwsSolutions-IAM5[Resource::*]`` with
+        :data:`NETWORK_INTERFACES_REASON` in its reason.
         """
-        vpc_arn = cdk.Stack.of(scope).format_arn(
-            service="ec2", resource="vpc", resource_name=self.vpc.vpc_id
-        )
+        stack = cdk.Stack.of(scope)
+        ec2_arn = f"arn:{stack.partition}:ec2:{stack.region}:{stack.account}"
+        in_this_vpc = {"ArnEquals": {"ec2:Vpc": self.vpc_arn(scope)}}
+        for resource in ("network-interface/*", "subnet/*", "security-group/*"):
+            acknowledge(
+                scope,
+                f"AwsSolutions-IAM5[Resource::{arn_in_finding(stack, 'ec2', resource)}]",
+                "SageMaker names the interfaces it creates for containers at run time; "
+                "creating one needs this VPC's subnet and security group (ec2:Vpc), and "
+                "changing or deleting one is limited to this VPC's interfaces (ec2:Vpc).",
+            )
         return [
             iam.PolicyStatement(
                 sid="DescribeNetworkForContainersInTheVpc",
@@ -86,10 +107,21 @@ class NetworkResources:
                 resources=["*"],
             ),
             iam.PolicyStatement(
-                sid="NetworkInterfacesInThisVpcOnly",
-                actions=list(NETWORK_INTERFACE_ACTIONS),
-                resources=["*"],
-                conditions={"ArnEquals": {"ec2:Vpc": vpc_arn}},
+                sid="NewNetworkInterfaces",
+                actions=["ec2:CreateNetworkInterface"],
+                resources=[f"{ec2_arn}:network-interface/*"],
+            ),
+            iam.PolicyStatement(
+                sid="NetworkInterfacesInThisVpcsSubnets",
+                actions=["ec2:CreateNetworkInterface"],
+                resources=[f"{ec2_arn}:subnet/*", f"{ec2_arn}:security-group/*"],
+                conditions=in_this_vpc,
+            ),
+            iam.PolicyStatement(
+                sid="ThisVpcsNetworkInterfacesOnly",
+                actions=list(EXISTING_INTERFACE_ACTIONS),
+                resources=[f"{ec2_arn}:network-interface/*"],
+                conditions=in_this_vpc,
             ),
         ]
 

@@ -4,6 +4,8 @@ environment's SNS topic. Failed deliveries and failed runs go to a KMS-encrypted
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
@@ -12,14 +14,8 @@ from aws_cdk import aws_scheduler_targets as targets
 from constructs import Construct
 
 from mlops.constants import resource_prefix
-from mlops.teardown.scheduled import (
-    ENV_APP_IDLE_HOURS,
-    ENV_DRY_RUN,
-    ENV_ENDPOINT_IDLE_HOURS,
-    ENV_ENVIRONMENT,
-    ENV_JOB_TTL_HOURS,
-    ENV_TOPIC_ARN,
-)
+from mlops.teardown import IdlePolicy
+from mlops.teardown.scheduled import ScheduledSettings
 from stacks.config import EnvironmentConfig
 from stacks.constructs.dead_letter_queue import alarm_on_dead_letters, dead_letter_queue
 from stacks.constructs.python_function import PythonFunction
@@ -70,14 +66,16 @@ class ScheduledCleanup(Construct):
             "Handler",
             handler_dir="teardown",
             description=f"Scheduled clean-up of {config.name}: idle endpoints, expired jobs, apps",
-            environment={
-                ENV_ENVIRONMENT: config.name,
-                ENV_TOPIC_ARN: data.notifications.topic_arn,
-                ENV_DRY_RUN: "true" if teardown.dry_run else "false",
-                ENV_ENDPOINT_IDLE_HOURS: str(teardown.endpoint_idle_hours),
-                ENV_JOB_TTL_HOURS: str(teardown.job_ttl_hours),
-                ENV_APP_IDLE_HOURS: str(teardown.app_idle_hours),
-            },
+            environment=ScheduledSettings(
+                environment=config.name,
+                topic_arn=data.notifications.topic_arn,
+                dry_run=teardown.dry_run,
+                policy=IdlePolicy(
+                    endpoint_idle=timedelta(hours=teardown.endpoint_idle_hours),
+                    job_ttl=timedelta(hours=teardown.job_ttl_hours),
+                    app_idle=timedelta(hours=teardown.app_idle_hours),
+                ),
+            ).to_environment(),
             log_key=data.key,
             log_retention_days=config.log_retention_days,
             timeout=cdk.Duration.minutes(15),
@@ -88,7 +86,8 @@ class ScheduledCleanup(Construct):
         data.notifications.grant_publish(self.function.role)
 
         # The schedule's own role: it may invoke this function (and its versions) only, and
-        # send failed deliveries to the DLQ (KMS); the target grants exactly that.
+        # send failed deliveries to the KMS-encrypted DLQ (the target's grants, plus the data
+        # keys below; tests/security/test_service_roles.py checks each documented need).
         self.schedule_role = iam.Role(
             self,
             "ScheduleRole",
@@ -115,17 +114,29 @@ class ScheduledCleanup(Construct):
             ),
             key=data.key,
         )
+        # SendMessage to an SSE-KMS queue needs kms:GenerateDataKey and kms:Decrypt on its key
+        # (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/
+        # sqs-key-management.html); the target's grant gives SendMessage (and Decrypt, for the
+        # schedule's own key) only.
+        self.schedule_role.add_to_policy(
+            iam.PolicyStatement(
+                sid="SendToTheEncryptedDeadLetterQueue",
+                actions=["kms:GenerateDataKey", "kms:Decrypt"],
+                resources=[data.key.key_arn],
+            )
+        )
         acknowledge(
             self.schedule_role,
             f"AwsSolutions-IAM5[Resource::<{stack.get_logical_id(self._function_resource())}.Arn>:*]",
             "lambda:InvokeFunction on this one function and its versions (grantInvoke's form).",
         )
-        for role in (self.schedule_role, self.function.role):
-            acknowledge(
-                role,
-                "AwsSolutions-IAM5[Action::kms:GenerateDataKey*]",
-                "Writing to the KMS-encrypted DLQ and topic needs data keys of the data key only.",
-            )
+        acknowledge(
+            self.function.role,
+            "AwsSolutions-IAM5[Action::kms:GenerateDataKey*]",
+            "Publishing the report to the KMS-encrypted topic needs data keys (CDK's topic "
+            "grant), of the environment's data key only; Lambda also uses them to put failed "
+            "invocations on the KMS-encrypted DLQ as this role.",
+        )
 
     def _function_resource(self) -> lambda_.CfnFunction:
         resource = self.function.function.node.default_child
@@ -166,7 +177,7 @@ class ScheduledCleanup(Construct):
         )
         # Pipeline executions carry no tags; the platform names its pipelines with the
         # environment's prefix (discovery still goes by the pipeline's tags).
-        pipelines = f"pipeline/{resource_prefix(config.name)}*"
+        pipelines = f"pipeline/{resource_prefix(config.name)}-*"
         role.add_to_policy(
             iam.PolicyStatement(
                 actions=["sagemaker:ListPipelineExecutions", "sagemaker:StopPipelineExecution"],

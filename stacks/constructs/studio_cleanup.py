@@ -7,7 +7,9 @@ On stack delete CloudFormation deletes resources in reverse dependency order:
 2. CloudFormation deletes the user profiles, then the domain.
 3. ``Storage`` (``Custom::StudioStorageCleanup``): the domain depends on it, so it is deleted
    after the domain: it deletes the home EFS (mount targets first) and the security groups
-   SageMaker created for the domain, so the VPC can go.
+   SageMaker created for every deleted domain in the VPC, so the VPC can go. It is told the
+   VPC and the account's domain ARN prefix (the domain's id would be a dependency cycle) and
+   finds the storage by the ``ManagedByAmazonSageMakerResource`` tag SageMaker sets.
 
 Both run on one CDK provider (on_event + is_complete polling, total timeout below
 CloudFormation's one hour), with ``lambdas/studio_cleanup`` and the logic in ``mlops.studio``.
@@ -26,7 +28,8 @@ from aws_cdk import aws_sagemaker as sagemaker
 from aws_cdk import custom_resources as cr
 from constructs import Construct
 
-from mlops.studio import SAGEMAKER_OWNER_TAG
+from mlops.studio import SAGEMAKER_OWNER_TAG, CleanupFunctionSettings
+from stacks.constructs.network import NetworkResources
 from stacks.constructs.python_function import PythonFunction
 from stacks.nag import (
     acknowledge,
@@ -50,6 +53,7 @@ class StudioCleanup(Construct):
         *,
         domain: sagemaker.CfnDomain,
         profiles: list[sagemaker.CfnUserProfile],
+        network: NetworkResources,
         log_key: kms.IKey,
         log_retention_days: int,
     ) -> None:
@@ -63,7 +67,7 @@ class StudioCleanup(Construct):
                 name,
                 handler_dir="studio_cleanup",
                 description=f"Studio clean-up on stack delete ({stage})",
-                environment={"CLEANUP_STAGE": stage},
+                environment=CleanupFunctionSettings(stage=stage).to_environment(),
                 log_key=log_key,
                 log_retention_days=log_retention_days,
                 timeout=cdk.Duration.minutes(5 if stage == "is_complete" else 1),
@@ -72,9 +76,13 @@ class StudioCleanup(Construct):
             for stage, name in (("on_event", "OnEvent"), ("is_complete", "IsComplete"))
         }
         worker = functions["is_complete"].role
+        domain_arn_prefix = f"{sagemaker_arn}:domain/"
         owned_by_a_domain = {
-            "StringLike": {f"aws:ResourceTag/{SAGEMAKER_OWNER_TAG}": f"{sagemaker_arn}:domain/*"}
+            "StringLike": {f"aws:ResourceTag/{SAGEMAKER_OWNER_TAG}": f"{domain_arn_prefix}*"}
         }
+        in_this_vpc = {"ArnEquals": {"ec2:Vpc": network.vpc_arn(self)}}
+        ec2_arn = f"arn:{partition}:ec2:{region}:{account}"
+        file_systems = f"arn:{partition}:elasticfilesystem:{region}:{account}:file-system/*"
         for statement in (
             iam.PolicyStatement(
                 sid="ListAppsAndSpaces",
@@ -84,12 +92,7 @@ class StudioCleanup(Construct):
             iam.PolicyStatement(
                 sid="IsTheDomainGone",
                 actions=["sagemaker:DescribeDomain"],
-                resources=[f"{sagemaker_arn}:domain/*"],
-            ),
-            iam.PolicyStatement(
-                sid="FindTheDomainOfThisStack",
-                actions=["cloudformation:DescribeStackResource"],
-                resources=[stack.stack_id],
+                resources=[f"{domain_arn_prefix}*"],
             ),
             iam.PolicyStatement(
                 sid="FindFileSystems",
@@ -97,7 +100,7 @@ class StudioCleanup(Construct):
                     "elasticfilesystem:DescribeFileSystems",
                     "elasticfilesystem:DescribeMountTargets",
                 ],
-                resources=[f"arn:{partition}:elasticfilesystem:{region}:{account}:file-system/*"],
+                resources=[file_systems],
             ),
             iam.PolicyStatement(
                 sid="DeleteDomainFileSystems",
@@ -105,8 +108,16 @@ class StudioCleanup(Construct):
                     "elasticfilesystem:DeleteMountTarget",
                     "elasticfilesystem:DeleteFileSystem",
                 ],
-                resources=[f"arn:{partition}:elasticfilesystem:{region}:{account}:file-system/*"],
+                resources=[file_systems],
                 conditions=owned_by_a_domain,
+            ),
+            # DeleteMountTarget also needs ec2:DeleteNetworkInterface on the mount target's
+            # interface, checked on the caller (botocore's EFS DeleteMountTarget doc).
+            iam.PolicyStatement(
+                sid="DeleteMountTargetInterfacesInThisVpc",
+                actions=["ec2:DeleteNetworkInterface"],
+                resources=[f"{ec2_arn}:network-interface/*"],
+                conditions=in_this_vpc,
             ),
             iam.PolicyStatement(
                 sid="FindSecurityGroups",
@@ -114,14 +125,14 @@ class StudioCleanup(Construct):
                 resources=["*"],
             ),
             iam.PolicyStatement(
-                sid="DeleteDomainSecurityGroups",
+                sid="DeleteDomainSecurityGroupsInThisVpc",
                 actions=[
                     "ec2:RevokeSecurityGroupIngress",
                     "ec2:RevokeSecurityGroupEgress",
                     "ec2:DeleteSecurityGroup",
                 ],
-                resources=[f"arn:{partition}:ec2:{region}:{account}:security-group/*"],
-                conditions=owned_by_a_domain,
+                resources=[f"{ec2_arn}:security-group/*"],
+                conditions={**owned_by_a_domain, **in_this_vpc},
             ),
         ):
             worker.add_to_principal_policy(statement)
@@ -129,19 +140,21 @@ class StudioCleanup(Construct):
             worker,
             "AwsSolutions-IAM5[Resource::*]",
             "sagemaker:ListApps/ListSpaces and ec2:DescribeSecurityGroups have no resource-level "
-            "permissions (results are filtered to one domain in code).",
+            "permissions (results are filtered to one domain, or this VPC, in code).",
         )
         for finding in (
             f"Resource::{arn_in_finding(stack, 'sagemaker', 'domain/*')}",
             f"Resource::{arn_in_finding(stack, 'elasticfilesystem', 'file-system/*')}",
             f"Resource::{arn_in_finding(stack, 'ec2', 'security-group/*')}",
+            f"Resource::{arn_in_finding(stack, 'ec2', 'network-interface/*')}",
         ):
             acknowledge(
                 worker,
                 f"AwsSolutions-IAM5[{finding}]",
                 "The domain id is only known after the domain is deleted (naming it here would "
                 "be a dependency cycle); deletes are conditioned on SageMaker's "
-                "ManagedByAmazonSageMakerResource tag and the code matches one domain's ARN.",
+                "ManagedByAmazonSageMakerResource tag and, for EC2, on this VPC (ec2:Vpc); the "
+                "code only deletes the storage of deleted domains in this VPC.",
             )
         # Named in a policy of its own: the Storage resource must not depend on the domain.
         apps_policy = iam.Policy(
@@ -195,7 +208,11 @@ class StudioCleanup(Construct):
             "Storage",
             service_token=self.provider.service_token,
             resource_type="Custom::StudioStorageCleanup",
-            properties={"Cleanup": "storage", "DomainLogicalId": stack.get_logical_id(domain)},
+            properties={
+                "Cleanup": "storage",
+                "VpcId": network.vpc.vpc_id,
+                "DomainArnPrefix": domain_arn_prefix,
+            },
             service_timeout=SERVICE_TIMEOUT,
         )
         storage_resource = self.storage.node.default_child

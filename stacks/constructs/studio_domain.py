@@ -2,7 +2,8 @@
 
 The execution role is least privilege for this environment only: its two buckets, its KMS key,
 its model package groups (by name), its pipelines, jobs, models and endpoints (by the
-``resource_prefix(env)`` name prefix), and this domain's apps and spaces. Read-only calls that
+``resource_prefix(env)`` name prefix followed by ``-``, so ``dev`` never matches ``dev2``), and
+this domain's apps and spaces. Read-only calls that
 have no resource-level permissions (List*, Search) are the only ones on ``*``, each listed
 explicitly. No AWS managed policy (``AmazonSageMakerFullAccess`` would grant every bucket named
 ``*sagemaker*`` and every SageMaker resource of the account); see docs/security.md.
@@ -37,6 +38,7 @@ _LIST_ACTIONS = [
     "sagemaker:ListProcessingJobs",
     "sagemaker:ListTransformJobs",
     "sagemaker:ListAutoMLJobs",
+    "sagemaker:ListCandidatesForAutoMLJob",
     "sagemaker:ListExperiments",
     "sagemaker:ListTrials",
     "sagemaker:ListTrialComponents",
@@ -72,7 +74,6 @@ _RUN_ACTIONS = [
     "sagemaker:DescribeAutoMLJob",
     "sagemaker:DescribeAutoMLJobV2",
     "sagemaker:StopAutoMLJob",
-    "sagemaker:ListCandidatesForAutoMLJob",
     "sagemaker:CreateExperiment",
     "sagemaker:DescribeExperiment",
     "sagemaker:CreateTrial",
@@ -87,9 +88,9 @@ _RUN_ACTIONS = [
     "sagemaker:DescribeEndpoint",
     "sagemaker:InvokeEndpoint",
 ]
+# A pipeline execution's ARN is pipeline/<name>/execution/<id>: covered by "pipeline".
 _RUN_RESOURCE_TYPES = (
     "pipeline",
-    "pipeline-execution",
     "processing-job",
     "training-job",
     "transform-job",
@@ -190,9 +191,14 @@ class StudioDomain(Construct):
                     app_lifecycle_management=idle_settings
                 ),
             ),
+            # Shared spaces: SageMaker's DefaultSpaceSettings take JupyterLab app settings only
+            # (no Code Editor), so shared Code Editor apps rely on the scheduled clean-up.
             default_space_settings=sagemaker.CfnDomain.DefaultSpaceSettingsProperty(
                 execution_role=self.execution_role.role_arn,
                 security_groups=security_group_ids,
+                jupyter_lab_app_settings=sagemaker.CfnDomain.JupyterLabAppSettingsProperty(
+                    app_lifecycle_management=idle_settings
+                ),
             ),
         )
         self.profiles = [
@@ -280,7 +286,7 @@ class StudioDomain(Construct):
             iam.PolicyStatement(
                 sid="EnvironmentRunsByNamePrefix",
                 actions=_RUN_ACTIONS,
-                resources=[f"{sagemaker_arn}:{kind}/{prefix}*" for kind in _RUN_RESOURCE_TYPES],
+                resources=[f"{sagemaker_arn}:{kind}/{prefix}-*" for kind in _RUN_RESOURCE_TYPES],
             ),
             iam.PolicyStatement(
                 sid="EnvironmentModelPackageGroups",
@@ -327,6 +333,20 @@ class StudioDomain(Construct):
                 resources=["*"],
                 conditions={"StringLike": {"cloudwatch:namespace": ["/aws/sagemaker/*"]}},
             ),
+            # Jobs users start with this role pull their (AWS-owned) images as the role
+            # ("CreateTrainingJob API: Execution Role Permissions", sagemaker-roles.html).
+            iam.PolicyStatement(
+                sid="PullSageMakerImages",
+                actions=[
+                    "ecr:BatchCheckLayerAvailability",
+                    "ecr:BatchGetImage",
+                    "ecr:GetDownloadUrlForLayer",
+                ],
+                resources=[f"arn:{partition}:ecr:{region}:*:repository/*"],
+            ),
+            iam.PolicyStatement(
+                sid="EcrLogin", actions=["ecr:GetAuthorizationToken"], resources=["*"]
+            ),
             *network.network_interface_statements(self),
             iam.PolicyStatement(
                 sid="ReadSageMakerQuotas",
@@ -356,8 +376,10 @@ class StudioDomain(Construct):
         domain_ref = f"<{stack.resolve(stack.get_logical_id(self.domain))}.DomainId>"
         findings = {
             "*": "Only List*/Search/QueryLineage, EC2 Describe*, Service Quotas reads, "
-            "cloudwatch:PutMetricData (namespace-conditioned) and ENI calls conditioned on this "
-            "VPC: none of them has resource-level permissions.",
+            "ecr:GetAuthorizationToken and cloudwatch:PutMetricData (namespace-conditioned): "
+            "none of them has resource-level permissions.",
+            arn_in_finding(stack, "ecr", "repository/*", account="*"): "Pulls only, of the "
+            "AWS-owned SageMaker images the jobs users start run (accounts differ by region).",
             f"{data.bucket_arn_in_finding('data')}/*": "Objects of this environment's data "
             "bucket (raw data, splits).",
             f"{data.bucket_arn_in_finding('artifacts')}/*": "Objects of this environment's "
@@ -366,8 +388,8 @@ class StudioDomain(Construct):
             "log groups (jobs, endpoints, Studio apps).",
         }
         for kind in _RUN_RESOURCE_TYPES:
-            findings[f"{sagemaker_arn}:{kind}/{prefix}*"] = (
-                f"{kind} resources of this environment only: names start with {prefix!r}."
+            findings[f"{sagemaker_arn}:{kind}/{prefix}-*"] = (
+                f"{kind} resources of this environment only: names start with '{prefix}-'."
             )
         for group in config.registry.model_package_groups:
             name = model_package_group_name(config.name, group.name)

@@ -425,7 +425,6 @@ class TrainingPipeline(Construct):
                     "sagemaker:CreateAutoMLJob",
                     "sagemaker:DescribeAutoMLJob",
                     "sagemaker:StopAutoMLJob",
-                    "sagemaker:ListCandidatesForAutoMLJob",
                     "sagemaker:AddTags",
                 ],
                 resources=job_arns,
@@ -497,6 +496,8 @@ class TrainingPipeline(Construct):
                 actions=[
                     "cloudwatch:PutMetricData",
                     "ecr:GetAuthorizationToken",
+                    # No resource types in the Service Authorization Reference: "*" only.
+                    "sagemaker:ListCandidatesForAutoMLJob",
                 ],
                 resources=["*"],
             )
@@ -508,8 +509,8 @@ class TrainingPipeline(Construct):
         for finding, reason in (
             (
                 "AwsSolutions-IAM5[Resource::*]",
-                "PutMetricData and ECR GetAuthorizationToken have no resource-level "
-                f"permissions; {NETWORK_INTERFACES_REASON}.",
+                "PutMetricData, ECR GetAuthorizationToken and ListCandidatesForAutoMLJob have "
+                f"no resource-level permissions; {NETWORK_INTERFACES_REASON}.",
             ),
             *(
                 (

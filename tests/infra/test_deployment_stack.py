@@ -327,20 +327,26 @@ def test_models_run_in_the_network_stacks_subnets_and_workload_group(
 
 def test_model_role_creates_network_interfaces_in_this_vpc_only(dev: Synthesized) -> None:
     statements = {s.get("Sid"): s for s in _statements(dev, "ModelExecutionRole")}
-    interfaces = statements["NetworkInterfacesInThisVpcOnly"]
-    assert sorted(interfaces["Action"]) == [
-        "ec2:CreateNetworkInterface",
+    # ec2:Vpc is a key of the subnet and security group of CreateNetworkInterface and of an
+    # existing interface, not of the interface being created (docs/security.md, "ec2:Vpc").
+    created = statements["NewNetworkInterfaces"]
+    assert created["Action"] == "ec2:CreateNetworkInterface"
+    assert created["Resource"]["Fn::Join"][1][-1].endswith(":network-interface/*")
+    in_subnets = statements["NetworkInterfacesInThisVpcsSubnets"]
+    assert in_subnets["Action"] == "ec2:CreateNetworkInterface"
+    existing = statements["ThisVpcsNetworkInterfacesOnly"]
+    assert sorted(existing["Action"]) == [
         "ec2:CreateNetworkInterfacePermission",
         "ec2:DeleteNetworkInterface",
         "ec2:DeleteNetworkInterfacePermission",
     ]
-    assert interfaces["Resource"] == "*"
-    (vpc_arn,) = interfaces["Condition"]["ArnEquals"].values()
-    assert list(interfaces["Condition"]["ArnEquals"]) == ["ec2:Vpc"]
-    parts = vpc_arn["Fn::Join"][1]
-    assert parts[-2] == ":vpc/"
-    vpc = _network_resource(dev, _network_value(dev, parts[-1]))
-    assert vpc["Type"] == "AWS::EC2::VPC"
+    for statement in (in_subnets, existing):
+        assert list(statement["Condition"]["ArnEquals"]) == ["ec2:Vpc"]
+        (vpc_arn,) = statement["Condition"]["ArnEquals"].values()
+        parts = vpc_arn["Fn::Join"][1]
+        assert parts[-2] == ":vpc/"
+        vpc = _network_resource(dev, _network_value(dev, parts[-1]))
+        assert vpc["Type"] == "AWS::EC2::VPC"
     # The Describe calls have no resource-level permissions: read-only, unconditioned.
     describe = statements["DescribeNetworkForContainersInTheVpc"]
     assert describe["Resource"] == "*"

@@ -75,7 +75,13 @@ def test_jobs_role_writes_reports_only_and_reads_capture_baselines_labels(
     assert statements["PublishMonitoringMetrics"]["Condition"] == {
         "StringLike": {"cloudwatch:namespace": "aws/sagemaker/Endpoints/*"}
     }
-    assert "NetworkInterfacesInThisVpcOnly" in statements
+    # The network statements every VPC job role gets (stacks/constructs/network.py).
+    assert {
+        "DescribeNetworkForContainersInTheVpc",
+        "NewNetworkInterfaces",
+        "NetworkInterfacesInThisVpcsSubnets",
+        "ThisVpcsNetworkInterfacesOnly",
+    } <= set(statements)
 
 
 def test_failed_executions_of_this_environment_reach_the_topic(dev: Synthesized) -> None:

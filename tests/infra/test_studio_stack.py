@@ -77,9 +77,17 @@ def test_idle_apps_shut_down_after_the_configured_minutes(
     env: str, minutes: int, request: pytest.FixtureRequest
 ) -> None:
     synth: Synthesized = request.getfixturevalue(env)
-    settings = _domain(synth)[1]["Properties"]["DefaultUserSettings"]
-    for app in ("JupyterLabAppSettings", "CodeEditorAppSettings"):
-        idle = settings[app]["AppLifecycleManagement"]["IdleSettings"]
+    properties = _domain(synth)[1]["Properties"]
+    users = properties["DefaultUserSettings"]
+    # Shared spaces too (issue 12, defect 13); SageMaker's DefaultSpaceSettings have no Code
+    # Editor settings, so shared Code Editor apps rely on the scheduled clean-up.
+    apps = [
+        users["JupyterLabAppSettings"],
+        users["CodeEditorAppSettings"],
+        properties["DefaultSpaceSettings"]["JupyterLabAppSettings"],
+    ]
+    for app in apps:
+        idle = app["AppLifecycleManagement"]["IdleSettings"]
         assert idle == {
             "LifecycleManagement": "ENABLED",
             "IdleTimeoutInMinutes": minutes,
@@ -129,7 +137,8 @@ def test_execution_role_is_scoped_to_this_environment(dev: Synthesized) -> None:
     statements = _execution_statements(dev)
     prefix = resource_prefix("dev")
     runs = _as_list(statements["EnvironmentRunsByNamePrefix"]["Resource"])
-    assert runs and all(json.dumps(r).endswith(f'/{prefix}*"]]}}') for r in runs)
+    # The prefix ends with its separator: "mlops-dev-*" never matches environment "dev2".
+    assert runs and all(json.dumps(r).endswith(f'/{prefix}-*"]]}}') for r in runs)
     groups = json.dumps(statements["EnvironmentModelPackageGroups"]["Resource"])
     assert ":model-package-group/mlops-dev-fraud-detection" in groups
     assert ":model-package/mlops-dev-fraud-detection/*" in groups
@@ -155,10 +164,15 @@ def test_cleanup_deletes_only_what_a_sagemaker_domain_owns(dev: Synthesized) -> 
         and s.get("Sid") != "ThisDomainOnly"
     ]
     by_sid = {s["Sid"]: s for s in deleting}
-    for sid in ("DeleteDomainFileSystems", "DeleteDomainSecurityGroups"):
+    for sid in ("DeleteDomainFileSystems", "DeleteDomainSecurityGroupsInThisVpc"):
         condition = by_sid[sid]["Condition"]["StringLike"]
         (key,) = condition
         assert key == "aws:ResourceTag/ManagedByAmazonSageMakerResource"
+    # EC2 deletes (the groups, and the interfaces EFS deletes with a mount target) are also
+    # limited to this environment's VPC.
+    for sid in ("DeleteDomainSecurityGroupsInThisVpc", "DeleteMountTargetInterfacesInThisVpc"):
+        assert list(by_sid[sid]["Condition"]["ArnEquals"]) == ["ec2:Vpc"]
+        assert "fraud-mlops-dev-network" in json.dumps(by_sid[sid]["Condition"])
     domain_id, _ = _domain(dev)
     for resource in _as_list(by_sid["DeleteThisDomainsAppsAndSpaces"]["Resource"]):
         assert {"Fn::GetAtt": [domain_id, "DomainId"]} in resource["Fn::Join"][1]
@@ -181,8 +195,12 @@ def test_cleanup_runs_before_the_domain_for_apps_and_after_it_for_storage(
     assert storage_id in domain["DependsOn"]
     # ... and Storage does not depend on the domain (that would be a cycle).
     assert domain_id not in json.dumps(storage).replace(f'"{domain_id}"', "")
-    assert storage["Properties"]["DomainLogicalId"] == domain_id
     assert "DependsOn" not in storage
+    # It is told what it needs instead: the VPC (the Network stack's) and this account's
+    # domain ARN prefix; it finds the storage by the owner tag SageMaker sets.
+    assert "fraud-mlops-dev-network" in json.dumps(storage["Properties"]["VpcId"])
+    prefix = storage["Properties"]["DomainArnPrefix"]["Fn::Join"][1]
+    assert prefix[-1] == ":domain/"
 
 
 def test_provider_polls_long_enough_for_app_deletion(dev: Synthesized) -> None:

@@ -83,7 +83,8 @@ FUNCTIONS: tuple[Function, ...] = (
             ("mlops/studio.py", "delete_domain_storage"),
             ("mlops/studio.py", "delete_file_systems"),
             ("mlops/studio.py", "delete_security_groups"),
-            ("mlops/studio.py", "domain_id_of_stack_resource"),
+            ("mlops/studio.py", "delete_vpc_domain_storage"),
+            ("mlops/studio.py", "domains_with_storage_in"),
         ),
     ),
 )

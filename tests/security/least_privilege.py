@@ -34,6 +34,10 @@ IMPLIED: dict[str, dict[str, str]] = {
         "iam:PassRole": "CreateModel passes the model execution role to SageMaker.",
         "sagemaker:AddTags": "Tags given at creation need AddTags on the new resource.",
     },
+    "elasticfilesystem:DeleteMountTarget": {
+        "ec2:DeleteNetworkInterface": "EFS deletes the mount target's network interface as the "
+        "caller (botocore's EFS DeleteMountTarget documentation).",
+    },
     "sagemaker:CreateEndpoint": {
         "sagemaker:AddTags": "Tags given at creation need AddTags on the new resource.",
     },

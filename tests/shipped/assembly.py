@@ -37,6 +37,17 @@ _STACK_NAME = re.compile(r"fraud-mlops-(?P<env>[a-z0-9]+)-(?P<part>[a-z]+)")
 _SUB_VARIABLE = re.compile(r"\$\{([^}!][^}]*)\}")
 
 
+# The property that names a resource of a type, when the template sets it.
+_NAME_PROPERTIES = {
+    "AWS::CloudWatch::Alarm": "AlarmName",
+    "AWS::SQS::Queue": "QueueName",
+    "AWS::SNS::Topic": "TopicName",
+    "AWS::Lambda::Function": "FunctionName",
+    "AWS::S3::Bucket": "BucketName",
+    "AWS::IAM::Role": "RoleName",
+}
+
+
 class UnresolvedError(AssertionError):
     """An intrinsic the resolver cannot evaluate: the template uses something unexpected."""
 
@@ -64,11 +75,20 @@ class PhysicalValues:
         account = self.account if service not in ("s3",) else ""
         return f"arn:{PARTITION}:{service}:{where}:{account}:{resource}"
 
-    def value(self, part: str, logical_id: str, resource_type: str, attribute: str | None) -> str:
+    def value(
+        self,
+        part: str,
+        logical_id: str,
+        resource_type: str,
+        attribute: str | None,
+        properties: Mapping[str, Any] | None = None,
+    ) -> str:
         key = f"{part}.{logical_id}" + (f".{attribute}" if attribute else "")
         if key in self.pinned:
             return self.pinned[key]
-        name = f"{part}-{logical_id}".lower()[:40]
+        # A name the template sets (AlarmName, QueueName, ...) is the name AWS uses.
+        given = (properties or {}).get(_NAME_PROPERTIES.get(resource_type, ""))
+        name = given if isinstance(given, str) else f"{part}-{logical_id}".lower()[:40]
         token = _token(f"{part}.{logical_id}")
         invent: dict[tuple[str, str | None], Callable[[], str]] = {
             ("AWS::S3::Bucket", None): lambda: name,
@@ -89,6 +109,7 @@ class PhysicalValues:
             ("AWS::Lambda::Function", None): lambda: name,
             ("AWS::Lambda::Function", "Arn"): lambda: self.arn("lambda", f"function:{name}"),
             ("AWS::EC2::VPC", None): lambda: f"vpc-{token}",
+            ("AWS::EC2::VPC", "DefaultSecurityGroup"): lambda: f"sg-{token}",
             ("AWS::EC2::Subnet", None): lambda: f"subnet-{token}",
             ("AWS::EC2::SecurityGroup", None): lambda: f"sg-{token}",
             ("AWS::EC2::SecurityGroup", "GroupId"): lambda: f"sg-{token}",
@@ -97,6 +118,18 @@ class PhysicalValues:
                 "sagemaker", f"domain/d-{token[:12]}"
             ),
             ("AWS::Events::Rule", "Arn"): lambda: self.arn("events", f"rule/{name}"),
+            ("AWS::CloudWatch::Alarm", None): lambda: name,
+            ("AWS::CloudWatch::Alarm", "Arn"): lambda: self.arn("cloudwatch", f"alarm:{name}"),
+            ("AWS::StepFunctions::StateMachine", None): lambda: self.arn(
+                "states", f"stateMachine:{name}"
+            ),
+            ("AWS::StepFunctions::StateMachine", "Arn"): lambda: self.arn(
+                "states", f"stateMachine:{name}"
+            ),
+            ("AWS::SageMaker::Pipeline", None): lambda: name,
+            ("AWS::SageMaker::ModelPackageGroup", "ModelPackageGroupArn"): lambda: self.arn(
+                "sagemaker", f"model-package-group/{name}"
+            ),
             ("AWS::Logs::LogGroup", None): lambda: f"/aws/lambda/{name}",
             ("AWS::Logs::LogGroup", "Arn"): lambda: self.arn("logs", f"log-group:{name}:*"),
         }
@@ -243,14 +276,22 @@ class _Resolver:
         self.assembly = assembly
         self.values = values
 
-    def pseudo(self, name: str) -> str | None:
-        return {
+    def pseudo(self, name: str, part: str) -> str | None:
+        stack_name = self.assembly.stack_names[part]
+        values = {
             "AWS::AccountId": self.values.account,
             "AWS::Region": self.values.region,
             "AWS::Partition": PARTITION,
             "AWS::URLSuffix": "amazonaws.com",
             "AWS::NoValue": None,
-        }.get(name, "")
+            "AWS::StackName": stack_name,
+            "AWS::StackId": f"arn:{PARTITION}:cloudformation:{self.values.region}:"
+            f"{self.values.account}:stack/{stack_name}/{_token(stack_name, 8)}-0000-4000-8000-"
+            f"{_token(stack_name, 12)}",
+        }
+        if name not in values:
+            raise UnresolvedError(f"pseudo parameter {name} is not supported by the resolver")
+        return values[name]
 
     def resolve(self, part: str, node: Any, local: Mapping[str, Any]) -> Any:
         if isinstance(node, list):
@@ -265,7 +306,7 @@ class _Resolver:
             if argument in local:
                 return local[argument]
             if argument.startswith("AWS::"):
-                return self.pseudo(argument)
+                return self.pseudo(argument, part)
             return self.physical(part, argument, None)
         if function == "Fn::GetAtt":
             logical_id, attribute = (
@@ -314,4 +355,7 @@ class _Resolver:
             if logical_id in parameters:
                 return parameters[logical_id].get("Default", "")
             raise UnresolvedError(f"{part}: Ref/GetAtt of unknown resource {logical_id}")
-        return self.values.value(part, logical_id, resources[logical_id]["Type"], attribute)
+        resource = resources[logical_id]
+        return self.values.value(
+            part, logical_id, resource["Type"], attribute, resource.get("Properties", {})
+        )

@@ -113,9 +113,12 @@ def invoke(
     environment_overrides: Mapping[str, str | None] | None = None,
     stubs: Sequence[Stub] = (),
     least_privilege_key: str | None = None,
+    trusted_ca_file: str | None = None,
     timeout: float = 120,
 ) -> Invocation:
-    """Run ``function``'s handler once on ``event`` (see the module doc)."""
+    """Run ``function``'s handler once on ``event`` (see the module doc). ``trusted_ca_file``
+    becomes the process's only trusted certificate authority for HTTPS (``SSL_CERT_FILE``): a
+    test server standing for an AWS HTTPS endpoint, e.g. CloudFormation's response URL."""
     environment = lambda_environment(
         assembly, function, values=values, overrides=environment_overrides
     )
@@ -140,6 +143,7 @@ def invoke(
         "AWS_CONFIG_FILE": os.devnull,
         "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
         "AWS_EC2_METADATA_DISABLED": "true",
+        **({"SSL_CERT_FILE": trusted_ca_file} if trusted_ca_file else {}),
         **environment,
     }
     with tempfile.TemporaryDirectory(prefix="shipped-lambda-") as folder:

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.shipped.assembly import Assembly, PhysicalValues, ShippedFunction
-from tests.shipped.fixtures import MotoServer
+from tests.shipped.fixtures import MotoServer, ResponseUrl
 from tests.shipped.lambdas import Stub, invoke
 from tests.synth import Synthesized
 
@@ -34,6 +34,12 @@ HANDLER = textwrap.dedent(
             return [b["Name"] for b in boto3.client("s3").list_buckets()["Buckets"]]
         if action == "update-endpoint":
             return boto3.client("sagemaker").update_endpoint(**event["params"])["EndpointArn"]
+        if action == "answer":
+            import urllib.request
+            body = b'{"Status": "SUCCESS"}'
+            request = urllib.request.Request(event["url"], data=body, method="PUT")
+            with urllib.request.urlopen(request, timeout=10) as response:
+                return response.status
     """
 )
 
@@ -173,3 +179,20 @@ def test_a_shipped_function_runs_from_its_staged_asset(
         for path in invocation.module_files.values()
     )
     assert "mlops.teardown.custom_resource" in invocation.module_files
+
+
+def test_custom_resource_answers_reach_the_response_url_over_https(
+    assembly: Assembly,
+    function: ShippedFunction,
+    moto_server: MotoServer,
+    response_url: ResponseUrl,
+) -> None:
+    event = {"action": "answer", "url": response_url.url}
+    endpoint = moto_server.endpoint_url
+    untrusted = invoke(assembly, function, event, endpoint_url=endpoint)
+    assert "CERTIFICATE_VERIFY_FAILED" in untrusted.raised()
+    trusted = invoke(
+        assembly, function, event, endpoint_url=endpoint, trusted_ca_file=response_url.ca_file
+    )
+    assert trusted.returned() == 200
+    assert response_url.answer() == {"Status": "SUCCESS"}

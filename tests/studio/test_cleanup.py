@@ -18,9 +18,11 @@ from mlops.studio import (
     delete_apps_and_spaces,
     delete_domain_storage,
     delete_security_groups,
+    delete_vpc_domain_storage,
     domain_id_from,
-    domain_id_of_stack_resource,
+    domains_with_storage_in,
 )
+from tests.studio.storage import create_domain_storage
 
 DOMAIN = "d-abc123def456"
 OTHER = "d-other0000001"
@@ -187,34 +189,7 @@ def aws() -> Iterator[dict[str, Any]]:
 
 
 def _studio_storage(aws: dict[str, Any], domain_id: str) -> dict[str, str]:
-    """What SageMaker creates for a domain: an EFS with a mount target, and the NFS pair of
-    security groups that reference each other."""
-    ec2, efs = aws["ec2"], aws["efs"]
-    tags = [{"Key": SAGEMAKER_OWNER_TAG, "Value": _arn(domain_id)}]
-    vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
-    subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.0.1.0/24")["Subnet"]["SubnetId"]
-
-    def group(name: str) -> str:
-        return str(
-            ec2.create_security_group(
-                GroupName=f"{name}-{domain_id}",
-                Description=name,
-                VpcId=vpc,
-                TagSpecifications=[{"ResourceType": "security-group", "Tags": tags}],
-            )["GroupId"]
-        )
-
-    inbound, outbound = group("security-group-for-inbound-nfs"), group("outbound-nfs")
-    nfs = {"IpProtocol": "tcp", "FromPort": 2049, "ToPort": 2049}
-    ec2.authorize_security_group_ingress(
-        GroupId=inbound, IpPermissions=[{**nfs, "UserIdGroupPairs": [{"GroupId": outbound}]}]
-    )
-    ec2.authorize_security_group_egress(
-        GroupId=outbound, IpPermissions=[{**nfs, "UserIdGroupPairs": [{"GroupId": inbound}]}]
-    )
-    file_system = efs.create_file_system(CreationToken=domain_id, Tags=tags)["FileSystemId"]
-    efs.create_mount_target(FileSystemId=file_system, SubnetId=subnet, SecurityGroups=[inbound])
-    return {"efs": file_system, "inbound": inbound, "outbound": outbound}
+    return create_domain_storage(aws["ec2"], aws["efs"], _arn(domain_id))
 
 
 def _storage(aws: dict[str, Any], domain_id: str) -> CleanupReport:
@@ -240,7 +215,7 @@ def test_storage_goes_mount_targets_then_efs_then_groups(aws: dict[str, Any]) ->
     assert second.deleted == [
         f"efs {mine['efs']}",
         f"security group {mine['inbound']} (security-group-for-inbound-nfs-{DOMAIN})",
-        f"security group {mine['outbound']} (outbound-nfs-{DOMAIN})",
+        f"security group {mine['outbound']} (security-group-for-outbound-nfs-{DOMAIN})",
     ]
     assert second.done
     assert aws["efs"].describe_file_systems()["FileSystems"] == []
@@ -262,16 +237,23 @@ def test_another_domains_efs_and_groups_are_untouched(aws: dict[str, Any]) -> No
     assert {other["inbound"], other["outbound"]} <= _group_ids(aws)
 
 
+def _live_domain(aws: dict[str, Any], vpc: str) -> str:
+    """A domain that exists (moto), in ``vpc``: its ARN."""
+    subnets = aws["ec2"].describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpc]}])
+    return str(
+        aws["sagemaker"].create_domain(
+            DomainName="live",
+            AuthMode="IAM",
+            DefaultUserSettings={"ExecutionRole": f"arn:aws:iam::{ACCOUNT}:role/x"},
+            SubnetIds=[subnets["Subnets"][0]["SubnetId"]],
+            VpcId=vpc,
+        )["DomainArn"]
+    )
+
+
 def test_storage_of_a_live_domain_is_left_alone(aws: dict[str, Any]) -> None:
     storage = _studio_storage(aws, DOMAIN)
-    subnet = aws["ec2"].describe_subnets()["Subnets"][0]
-    live = aws["sagemaker"].create_domain(
-        DomainName="live",
-        AuthMode="IAM",
-        DefaultUserSettings={"ExecutionRole": f"arn:aws:iam::{ACCOUNT}:role/x"},
-        SubnetIds=[subnet["SubnetId"]],
-        VpcId=subnet["VpcId"],
-    )
+    live = {"DomainArn": _live_domain(aws, storage["vpc"])}
     live_id = live["DomainArn"].rsplit("/", 1)[1]
     aws["efs"].tag_resource(
         ResourceId=storage["efs"], Tags=[{"Key": SAGEMAKER_OWNER_TAG, "Value": live["DomainArn"]}]
@@ -296,7 +278,7 @@ def test_security_group_still_in_use_is_retried() -> None:
     with Stubber(ec2) as stub:
         stub.add_response("describe_security_groups", {"SecurityGroups": [group]})
         stub.add_client_error("delete_security_group", "DependencyViolation", "has dependents")
-        report = CleanupReport(domain_id=DOMAIN)
+        report = CleanupReport(scope=f"domain {DOMAIN}")
         delete_security_groups(ec2, DOMAIN, report)
         stub.assert_no_pending_responses()
     assert report.pending == [
@@ -305,38 +287,91 @@ def test_security_group_still_in_use_is_retried() -> None:
     ]
 
 
-# Finding the domain of a stack being deleted -------------------------------------------
+# The stack-delete hook: storage of deleted domains in one VPC -------------------------
+
+PREFIX = f"arn:aws:sagemaker:us-east-1:{ACCOUNT}:domain/"
 
 
-@pytest.mark.parametrize("physical_id", [DOMAIN, _arn(DOMAIN)])
-def test_domain_id_is_read_from_the_stack_resource(physical_id: str) -> None:
-    cloudformation = boto3.client("cloudformation", region_name="us-east-1")
-    stack_id = f"arn:aws:cloudformation:us-east-1:{ACCOUNT}:stack/s/1"
-    with Stubber(cloudformation) as stub:
-        stub.add_response(
-            "describe_stack_resource",
-            {
-                "StackResourceDetail": {
-                    "LogicalResourceId": "StudioDomain",
-                    "PhysicalResourceId": physical_id,
-                    "ResourceType": "AWS::SageMaker::Domain",
-                    "LastUpdatedTimestamp": "2026-01-01T00:00:00Z",
-                    "ResourceStatus": "DELETE_COMPLETE",
-                }
-            },
-            {"StackName": stack_id, "LogicalResourceId": "StudioDomain"},
+def _vpc_storage(aws: dict[str, Any], vpc: str, prefix: str = PREFIX) -> CleanupReport:
+    return delete_vpc_domain_storage(
+        vpc, prefix, sagemaker=aws["sagemaker"], efs=aws["efs"], ec2=aws["ec2"]
+    )
+
+
+def test_a_deleted_domains_storage_is_found_in_its_vpc_and_removed(aws: dict[str, Any]) -> None:
+    mine = _studio_storage(aws, DOMAIN)
+    other = _studio_storage(aws, OTHER)  # another (deleted) domain, in another VPC
+    assert domains_with_storage_in(mine["vpc"], PREFIX, efs=aws["efs"], ec2=aws["ec2"]) == {DOMAIN}
+    passes = []
+    while not (report := _vpc_storage(aws, mine["vpc"])).done:
+        passes.append(report)
+        assert len(passes) < 5
+    assert len(passes) == 1  # mount targets first, then the file system and groups
+    assert report.scope == f"vpc {mine['vpc']}"
+    assert {fs["FileSystemId"] for fs in aws["efs"].describe_file_systems()["FileSystems"]} == {
+        other["efs"]
+    }
+    assert not {mine["inbound"], mine["outbound"]} & _group_ids(aws)
+    assert {other["inbound"], other["outbound"]} <= _group_ids(aws)
+    # The next pass finds nothing left and is done.
+    assert _vpc_storage(aws, mine["vpc"]).deleted == []
+
+
+def test_a_file_system_is_found_by_its_mount_targets_once_its_groups_are_gone(
+    aws: dict[str, Any],
+) -> None:
+    mine = _studio_storage(aws, DOMAIN)
+    for group in (mine["inbound"], mine["outbound"]):  # someone removed the groups' tags
+        aws["ec2"].delete_tags(Resources=[group], Tags=[{"Key": SAGEMAKER_OWNER_TAG}])
+    assert domains_with_storage_in(mine["vpc"], PREFIX, efs=aws["efs"], ec2=aws["ec2"]) == {DOMAIN}
+
+
+def test_storage_of_another_account_or_region_is_not_ours(aws: dict[str, Any]) -> None:
+    mine = _studio_storage(aws, DOMAIN)
+    elsewhere = "arn:aws:sagemaker:eu-west-1:210987654321:domain/"
+    assert domains_with_storage_in(mine["vpc"], elsewhere, efs=aws["efs"], ec2=aws["ec2"]) == set()
+    assert _vpc_storage(aws, mine["vpc"], elsewhere).deleted == []
+    assert aws["efs"].describe_file_systems(FileSystemId=mine["efs"])["FileSystems"]
+
+
+def test_a_live_domain_in_the_vpc_is_left_alone(aws: dict[str, Any]) -> None:
+    storage = _studio_storage(aws, DOMAIN)
+    live = {"DomainArn": _live_domain(aws, storage["vpc"])}
+    for resource in (storage["inbound"], storage["outbound"]):
+        aws["ec2"].create_tags(
+            Resources=[resource], Tags=[{"Key": SAGEMAKER_OWNER_TAG, "Value": live["DomainArn"]}]
         )
-        found = domain_id_of_stack_resource(
-            cloudformation, stack_id=stack_id, logical_id="StudioDomain"
-        )
-    assert found == DOMAIN
+    aws["efs"].tag_resource(
+        ResourceId=storage["efs"], Tags=[{"Key": SAGEMAKER_OWNER_TAG, "Value": live["DomainArn"]}]
+    )
+    report = _vpc_storage(aws, storage["vpc"])
+    assert report.done and report.deleted == []
+    assert "still exists" in report.skipped[0]
 
 
-def test_a_domain_that_was_never_created_has_no_id() -> None:
-    cloudformation = boto3.client("cloudformation", region_name="us-east-1")
-    with Stubber(cloudformation) as stub:
-        stub.add_client_error("describe_stack_resource", "ValidationError", "does not exist")
-        assert domain_id_of_stack_resource(cloudformation, stack_id="s", logical_id="D") is None
+def test_a_domain_answer_it_cannot_read_is_raised() -> None:
+    sagemaker = boto3.client("sagemaker", region_name="us-east-1")
+    with Stubber(sagemaker) as stub:
+        stub.add_client_error("describe_domain", "AccessDeniedException", "no")
+        with pytest.raises(Exception, match="AccessDenied"):
+            delete_domain_storage(
+                DOMAIN,
+                sagemaker=sagemaker,
+                efs=boto3.client("efs", region_name="us-east-1"),
+                ec2=boto3.client("ec2", region_name="us-east-1"),
+            )
+
+
+@pytest.mark.parametrize(
+    ("vpc", "prefix", "message"),
+    [
+        ("vpc-x", PREFIX, "VPC id must look like"),
+        ("vpc-0123456789abcdef0", "arn:aws:sagemaker:us-east-1::domain/", "domain ARN prefix"),
+    ],
+)
+def test_bad_vpc_or_prefix_is_an_input_error(vpc: str, prefix: str, message: str) -> None:
+    with pytest.raises(InputError, match=message):
+        domains_with_storage_in(vpc, prefix, efs=None, ec2=None)  # type: ignore[arg-type]
 
 
 def test_domain_id_from_rejects_other_arns() -> None:

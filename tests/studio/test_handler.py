@@ -6,15 +6,23 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 
 from lambdas.studio_cleanup import handler as studio_handler
 from mlops.errors import InputError
+from mlops.studio import ENV_STAGE, SAGEMAKER_OWNER_TAG
 
 DOMAIN = "d-abc123def456"
+VPC = "vpc-0123456789abcdef0"
 STACK_ID = "arn:aws:cloudformation:us-east-1:123456789012:stack/fraud-mlops-dev-studio/1"
 APPS = {"ServiceToken": "arn:x", "Cleanup": "apps", "DomainId": DOMAIN}
-STORAGE = {"ServiceToken": "arn:x", "Cleanup": "storage", "DomainLogicalId": "StudioDomain1"}
+STORAGE = {
+    "ServiceToken": "arn:x",
+    "Cleanup": "storage",
+    "VpcId": VPC,
+    "DomainArnPrefix": "arn:aws:sagemaker:us-east-1:123456789012:domain/",
+}
 
 
 def _event(request_type: str, properties: dict[str, Any], **extra: Any) -> dict[str, Any]:
@@ -31,7 +39,7 @@ def _event(request_type: str, properties: dict[str, Any], **extra: Any) -> dict[
 @pytest.fixture
 def stage(monkeypatch: pytest.MonkeyPatch) -> Any:
     def set_stage(value: str) -> None:
-        monkeypatch.setenv(studio_handler.ENV_STAGE, value)
+        monkeypatch.setenv(ENV_STAGE, value)
 
     return set_stage
 
@@ -66,10 +74,16 @@ def test_update_to_a_new_domain_gives_a_new_name(stage: Any) -> None:
     }
 
 
-def test_storage_name_is_stable(stage: Any) -> None:
+def test_storage_is_named_after_its_vpc_and_keeps_its_name(stage: Any) -> None:
     stage("on_event")
     result = studio_handler.handler(_event("Create", STORAGE), None)
-    assert result == {"PhysicalResourceId": "studio-cleanup-storage-StudioDomain1"}
+    assert result == {"PhysicalResourceId": f"studio-cleanup-storage-{VPC}"}
+    # An update (also from the older, domain-logical-id name) never renames it: a new name
+    # would make CloudFormation delete the old resource.
+    update = _event("Update", STORAGE, PhysicalResourceId="studio-cleanup-storage-StudioDomain1")
+    assert studio_handler.handler(update, None) == {
+        "PhysicalResourceId": "studio-cleanup-storage-StudioDomain1"
+    }
 
 
 def test_delete_keeps_the_physical_id(stage: Any) -> None:
@@ -115,51 +129,55 @@ def test_delete_apps_polls_until_everything_is_gone() -> None:
     assert (first, second) == ({"IsComplete": False}, {"IsComplete": True})
 
 
-def test_delete_storage_of_a_domain_never_created_is_complete() -> None:
-    cloudformation = boto3.client("cloudformation", region_name="us-east-1")
-    with Stubber(cloudformation) as stub:
-        stub.add_client_error("describe_stack_resource", "ValidationError", "does not exist")
-        session: Any = _Session(cloudformation=cloudformation)
-        event = _event("Delete", STORAGE, PhysicalResourceId="p")
-        result = studio_handler.is_complete(event, "Delete", "storage", STORAGE, session=session)
-    assert result == {"IsComplete": True}
+def _storage_clients() -> dict[str, Any]:
+    return {
+        name: boto3.client(name, region_name="us-east-1") for name in ("sagemaker", "efs", "ec2")
+    }
 
 
-def test_delete_storage_resolves_the_domain_and_cleans_it() -> None:
-    cloudformation = boto3.client("cloudformation", region_name="us-east-1")
-    sagemaker = boto3.client("sagemaker", region_name="us-east-1")
-    efs = boto3.client("efs", region_name="us-east-1")
-    ec2 = boto3.client("ec2", region_name="us-east-1")
-    with (
-        Stubber(cloudformation) as cfn,
-        Stubber(sagemaker) as sm,
-        Stubber(efs) as fs,
-        Stubber(ec2) as net,
-    ):
-        cfn.add_response(
-            "describe_stack_resource",
+def test_delete_storage_of_a_vpc_without_domain_storage_is_complete() -> None:
+    """Complete because the VPC was listed and holds no SageMaker storage, not by default."""
+    clients = _storage_clients()
+    with Stubber(clients["ec2"]) as ec2, Stubber(clients["efs"]) as efs:
+        ec2.add_response(
+            "describe_security_groups",
+            {"SecurityGroups": []},
             {
-                "StackResourceDetail": {
-                    "LogicalResourceId": "StudioDomain1",
-                    "PhysicalResourceId": f"arn:aws:sagemaker:us-east-1:1:domain/{DOMAIN}",
-                    "ResourceType": "AWS::SageMaker::Domain",
-                    "LastUpdatedTimestamp": "2026-01-01T00:00:00Z",
-                    "ResourceStatus": "DELETE_COMPLETE",
-                }
+                "Filters": [
+                    {"Name": "vpc-id", "Values": [VPC]},
+                    {"Name": "tag-key", "Values": [SAGEMAKER_OWNER_TAG]},
+                ]
             },
-            {"StackName": STACK_ID, "LogicalResourceId": "StudioDomain1"},
         )
-        sm.add_client_error("describe_domain", "ResourceNotFound", "gone", 400)
-        fs.add_response("describe_file_systems", {"FileSystems": []})
-        net.add_response("describe_security_groups", {"SecurityGroups": []})
-        session: Any = _Session(
-            cloudformation=cloudformation, sagemaker=sagemaker, efs=efs, ec2=ec2
-        )
+        efs.add_response("describe_file_systems", {"FileSystems": []}, {})
         event = _event("Delete", STORAGE, PhysicalResourceId="p")
-        result = studio_handler.is_complete(event, "Delete", "storage", STORAGE, session=session)
-        for stub in (cfn, sm, fs, net):
-            stub.assert_no_pending_responses()
+        result = studio_handler.is_complete(
+            event,
+            "Delete",
+            "storage",
+            STORAGE,
+            session=_Session(**clients),  # type: ignore[arg-type]
+        )
+        ec2.assert_no_pending_responses()
+        efs.assert_no_pending_responses()
     assert result == {"IsComplete": True}
+
+
+def test_delete_storage_never_succeeds_without_knowing() -> None:
+    """Issue 12, defect 4: an answer it cannot read (here: access denied) is an error that
+    the provider reports, never "nothing to clean up"."""
+    clients = _storage_clients()
+    with Stubber(clients["ec2"]) as ec2:
+        ec2.add_client_error("describe_security_groups", "UnauthorizedOperation", "denied")
+        event = _event("Delete", STORAGE, PhysicalResourceId="p")
+        with pytest.raises(ClientError, match="UnauthorizedOperation"):
+            studio_handler.is_complete(
+                event,
+                "Delete",
+                "storage",
+                STORAGE,
+                session=_Session(**clients),  # type: ignore[arg-type]
+            )
 
 
 @pytest.mark.parametrize(
@@ -168,7 +186,11 @@ def test_delete_storage_resolves_the_domain_and_cleans_it() -> None:
         (_event("Replace", APPS), "RequestType must be one of Create, Update, Delete"),
         (_event("Create", {"Cleanup": "all"}), "ResourceProperties.Cleanup must be one of"),
         (_event("Create", {"Cleanup": "apps", "DomainId": "x"}), "domain id must look like"),
-        (_event("Create", {"Cleanup": "storage"}), "DomainLogicalId must name"),
+        (_event("Create", {"Cleanup": "storage"}), "ResourceProperties.VpcId must look like"),
+        (
+            _event("Delete", {**STORAGE, "DomainArnPrefix": "arn:aws:sagemaker:::domain/"}),
+            "ResourceProperties.DomainArnPrefix must look like",
+        ),
         ({"RequestType": "Create"}, "ResourceProperties must be an object"),
     ],
 )
@@ -179,6 +201,6 @@ def test_bad_events_fail_with_one_line(stage: Any, event: dict[str, Any], messag
 
 
 def test_stage_must_be_configured(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv(studio_handler.ENV_STAGE, raising=False)
-    with pytest.raises(InputError, match="CLEANUP_STAGE must be one of on_event, is_complete"):
+    monkeypatch.delenv(ENV_STAGE, raising=False)
+    with pytest.raises(InputError, match="environment variable CLEANUP_STAGE is not set"):
         studio_handler.handler(_event("Create", APPS), None)

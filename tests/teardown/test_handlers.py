@@ -14,6 +14,7 @@ from lambdas.endpoint_cleanup import handler as endpoint_cleanup
 from lambdas.teardown import handler as scheduled
 from mlops.errors import InputError
 from mlops.teardown import custom_resource, endpoints_still_deleting
+from mlops.teardown.custom_resource import EndpointCleanupSettings
 from mlops.teardown.scheduled import ScheduledSettings, run_scheduled
 from tests.teardown.conftest import ENV, Account, age_endpoint, count_serving
 
@@ -36,6 +37,10 @@ SETTINGS = {
 }
 
 
+def ours() -> EndpointCleanupSettings:
+    return EndpointCleanupSettings(ENV)
+
+
 class Responses:
     def __init__(self) -> None:
         self.sent: list[tuple[str, dict[str, Any]]] = []
@@ -47,7 +52,7 @@ class Responses:
 def test_delete_removes_our_endpoints_and_answers_success(account: Account) -> None:
     responses = Responses()
     report = custom_resource.handle(
-        EVENT, environment=ENV, clients=lambda: account.clients, log_stream="s", send=responses
+        EVENT, settings=ours, clients=lambda: account.clients, log_stream="s", send=responses
     )
     assert report is not None and report.ok
     assert count_serving(account.clients, account.ours) == 0
@@ -64,7 +69,7 @@ def test_create_and_update_change_nothing(account: Account, request_type: str) -
     responses = Responses()
     event = {**EVENT, "RequestType": request_type}
     custom_resource.handle(
-        event, environment=ENV, clients=lambda: account.clients, log_stream="s", send=responses
+        event, settings=ours, clients=lambda: account.clients, log_stream="s", send=responses
     )
     assert count_serving(account.clients, account.ours) == 6
     assert responses.sent[0][1]["Status"] == "SUCCESS"
@@ -75,7 +80,7 @@ def test_a_crash_still_answers_cloudformation_failed() -> None:
         raise RuntimeError("no credentials")
 
     responses = Responses()
-    custom_resource.handle(EVENT, environment=ENV, clients=broken, log_stream="s", send=responses)
+    custom_resource.handle(EVENT, settings=ours, clients=broken, log_stream="s", send=responses)
     body = responses.sent[0][1]
     assert body["Status"] == "FAILED"
     assert body["Reason"].startswith("RuntimeError: no credentials")
@@ -111,15 +116,28 @@ def test_only_https_response_urls_are_used() -> None:
 @pytest.mark.parametrize(
     ("name", "value", "message"),
     [
-        ("DRY_RUN", "maybe", "DRY_RUN must be true or false, got 'maybe'"),
-        ("JOB_TTL_HOURS", "0", "JOB_TTL_HOURS must be whole hours from 1 to 720, got '0'"),
-        ("REPORT_TOPIC_ARN", "topic", "REPORT_TOPIC_ARN must be an SNS topic ARN"),
+        ("DRY_RUN", "maybe", "DRY_RUN='maybe' is invalid; allowed: true or false"),
+        (
+            "JOB_TTL_HOURS",
+            "0",
+            "JOB_TTL_HOURS='0' is invalid; allowed: a whole number from 1 to 720",
+        ),
+        (
+            "REPORT_TOPIC_ARN",
+            "topic",
+            "REPORT_TOPIC_ARN='topic' is invalid; allowed: an ARN of sns",
+        ),
         ("MLOPS_ENVIRONMENT", "", "environment variable MLOPS_ENVIRONMENT is not set"),
+        (
+            "MLOPS_ENVIRONMENT",
+            "Dev-2",
+            "MLOPS_ENVIRONMENT='Dev-2' is invalid; allowed: an environment",
+        ),
     ],
 )
 def test_scheduled_settings_are_validated(name: str, value: str, message: str) -> None:
     with pytest.raises(InputError, match=message):
-        ScheduledSettings.from_environ({**SETTINGS, name: value})
+        ScheduledSettings.from_environment({**SETTINGS, name: value})
 
 
 def test_scheduled_handler_validates_before_any_call(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -141,7 +159,7 @@ def test_scheduled_run_posts_its_report_to_the_topic(account: Account) -> None:
     now = datetime.now(UTC)
     for name in account.ours:
         age_endpoint(name, since=now - timedelta(days=2))
-    settings = ScheduledSettings.from_environ({**SETTINGS, "REPORT_TOPIC_ARN": topic})
+    settings = ScheduledSettings.from_environment({**SETTINGS, "REPORT_TOPIC_ARN": topic})
 
     result = run_scheduled({"dry_run": True}, settings, account.clients, sns, now=now)
 
@@ -155,7 +173,7 @@ def test_scheduled_run_posts_its_report_to_the_topic(account: Account) -> None:
 
 
 def test_scheduled_event_override_must_be_boolean(account: Account) -> None:
-    settings = ScheduledSettings.from_environ(SETTINGS)
+    settings = ScheduledSettings.from_environment(SETTINGS)
     with pytest.raises(InputError, match=r"event\.dry_run must be true or false"):
         run_scheduled({"dry_run": "yes"}, settings, account.clients, None)  # type: ignore[arg-type]
 
@@ -189,7 +207,7 @@ def test_delete_waits_until_deleted_endpoints_are_gone(
     responses = Responses()
     custom_resource.handle(
         EVENT,
-        environment=ENV,
+        settings=ours,
         clients=lambda: account.clients,
         log_stream="s",
         wait_seconds=300,
@@ -211,7 +229,7 @@ def test_delete_answers_failed_when_endpoints_outlast_the_wait(
     responses = Responses()
     custom_resource.handle(
         EVENT,
-        environment=ENV,
+        settings=ours,
         clients=lambda: account.clients,
         log_stream="s",
         wait_seconds=0,
