@@ -21,7 +21,7 @@ synthesized template (:mod:`tests.pipeline.definition`) against the moto server:
   instances, an assumption: AWS documents only "a subset"), writes
   ``/opt/ml/config/processingjobconfig.json`` (the request) and ``resourceconfig.json``
   (``current_host``, ``hosts``), runs the image's container (:mod:`tests.pipeline.containers`)
-  per instance, and uploads each ``S3Output`` back (encrypted with its ``KmsKeyId``).
+  on every instance at once, and uploads each ``S3Output`` back (encrypted with its ``KmsKeyId``).
 * **Lambda** steps run the shipped handler from its staged asset with its layers
   (:func:`tests.shipped.lambdas.invoke`); every declared output must come back with its type.
 * **AutoML / Transform** are emulated (:mod:`tests.pipeline.emulation`); **Model** and
@@ -40,6 +40,7 @@ from __future__ import annotations
 import json
 import secrets
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -330,7 +331,10 @@ class _Run:
         for host in hosts:
             for output in outputs:
                 host.path(output["S3Output"]["LocalPath"]).mkdir(parents=True, exist_ok=True)
-            container(request, host)
+        # The instances run at the same time, as in SageMaker.
+        with ThreadPoolExecutor(max_workers=count) as pool:
+            for finished in [pool.submit(container, request, host) for host in hosts]:
+                finished.result()
         written: dict[str, str] = {}
         key = request.get("ProcessingOutputConfig", {}).get("KmsKeyId")
         for host in hosts:
