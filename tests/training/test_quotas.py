@@ -67,6 +67,12 @@ class Fakes:
                 return
 
     def processing_jobs(self, jobs: list[tuple[str, str, int]]) -> None:
+        self.processing_clusters(
+            {name: {"InstanceCount": count, "InstanceType": kind} for name, kind, count in jobs}
+        )
+
+    def processing_clusters(self, clusters: dict[str, dict[str, Any]]) -> None:
+        """In-progress processing jobs, each described with its ``ClusterConfig``."""
         self.sagemaker_stub.add_response(
             "list_processing_jobs",
             {
@@ -77,15 +83,15 @@ class Fakes:
                         "CreationTime": "2024-01-01",
                         "ProcessingJobStatus": "InProgress",
                     }
-                    for name, _, _ in jobs
+                    for name in clusters
                 ]
             },
             {"StatusEquals": "InProgress"},
         )
-        for name, instance_type, count in jobs:
+        for name, cluster in clusters.items():
             self.sagemaker_stub.add_response(
                 "describe_processing_job",
-                _processing_job(name, {"InstanceCount": count, "InstanceType": instance_type}),
+                _processing_job(name, cluster),
                 {"ProcessingJobName": name},
             )
 
@@ -447,25 +453,7 @@ def test_jobs_on_instance_preferences_count_on_the_selected_type(fakes: Fakes) -
             "InstancePreferences": [{"InstanceType": "ml.m5.xlarge", "InstanceCount": 1}],
         },
     }
-    fakes.sagemaker_stub.add_response(
-        "list_processing_jobs",
-        {
-            "ProcessingJobSummaries": [
-                {
-                    "ProcessingJobName": name,
-                    "ProcessingJobArn": f"arn:aws:sagemaker:us-east-1:1:processing-job/{name}",
-                    "CreationTime": "2024-01-01",
-                    "ProcessingJobStatus": "InProgress",
-                }
-                for name in jobs
-            ]
-        },
-        {"StatusEquals": "InProgress"},
-    )
-    for name, cluster in jobs.items():
-        fakes.sagemaker_stub.add_response(
-            "describe_processing_job", _processing_job(name, cluster), {"ProcessingJobName": name}
-        )
+    fakes.processing_clusters(jobs)
     [result] = check([Need("processing job", "ml.m5.xlarge", 1)], **fakes.clients)
     assert result.in_use == 3
 
