@@ -15,28 +15,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from anywher
 import numpy as np
 
 from mlops.training import evaluation
-from stacks.constructs.pipeline_definition import PipelineSettings, build_definition
+from stacks.config import load_environment
+from stacks.constructs.pipeline_definition import build_definition
+from stacks.constructs.training_pipeline import pipeline_settings
+from tests.synth import cdk_context
 
-SETTINGS = PipelineSettings(
-    environment="dev",
-    name_prefix="mlops-dev",
-    model_package_group="fraud-detection",
-    target_column="is_fraud",
-    objective_metric="F1",
-    bias_facet="state",
-    max_candidates=5,
-    max_runtime_per_training_job_seconds=3600,
-    max_automl_runtime_seconds=7200,
-    processing_instance_type="ml.m5.xlarge",
-    transform_instance_type="ml.m5.large",
-    automl_processing_instance_type="ml.m5.4xlarge",
-    automl_training_instance_type="ml.m5.4xlarge",
-    automl_training_instances=1,
-    endpoint_instance_type="ml.m5.large",
-    endpoint_instance_count=1,
-    config_hash="bench",
+SETTINGS = pipeline_settings(
+    load_environment(cdk_context("dev")),
     code_version="bench",
-    code_zip_name="bench.zip",
     subnet_count=2,
     security_group_count=1,
 )

@@ -25,19 +25,18 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from mlops.container import PROCESSING_CONFIG, PROCESSING_DIR, RESOURCE_CONFIG, container_path
 from mlops.data.cli import _partition_options, spec_from_args, summary
 from mlops.data.schema import DEFAULT_PART_ROWS, METHODS, SHARDS_DIR
 from mlops.errors import MlopsError
 
-INPUT_DIR = "/opt/ml/processing/input"
-OUTPUT_DIR = "/opt/ml/processing/output"
-RESOURCE_CONFIG = "/opt/ml/config/resourceconfig.json"
-PROCESSING_CONFIG = "/opt/ml/config/processingjobconfig.json"
+INPUT_DIR = f"{PROCESSING_DIR}/input"
+OUTPUT_DIR = f"{PROCESSING_DIR}/output"
 
 
 def shard_of(resource_config: str | os.PathLike[str]) -> tuple[int, int]:
     """(this host's index, number of hosts) from SageMaker's resource config; (0, 1) without."""
-    path = Path(resource_config)
+    path = container_path(resource_config)
     if not path.is_file():
         return 0, 1
     config = json.loads(path.read_text(encoding="utf-8"))
@@ -50,18 +49,19 @@ def shard_of(resource_config: str | os.PathLike[str]) -> tuple[int, int]:
 
 def s3_uri_of(local: str, processing_config: str | os.PathLike[str]) -> str | None:
     """The S3 URI SageMaker maps to the local input or output folder ``local``, if known."""
-    path = Path(processing_config)
+    path = container_path(processing_config)
     if not path.is_file():
         return None
     config: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-    wanted = os.path.normpath(local)
+    wanted = container_path(local)
     channels = [item.get("S3Input", {}) for item in config.get("ProcessingInputs", [])]
     channels += [
         item.get("S3Output", {})
         for item in config.get("ProcessingOutputConfig", {}).get("Outputs", [])
     ]
     for channel in channels:
-        if os.path.normpath(channel.get("LocalPath", "")) == wanted and channel.get("S3Uri"):
+        local_path = channel.get("LocalPath")
+        if local_path and container_path(local_path) == wanted and channel.get("S3Uri"):
             return str(channel["S3Uri"]).rstrip("/")
     return None
 
@@ -102,6 +102,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not arguments or arguments[0] not in ("partition", "merge", "-h", "--help"):
         arguments.insert(0, "partition")  # the default command
     args = build_parser().parse_args(arguments)
+    # Folders inside the job's container (SAGEMAKER_BASE_DIR stands for /opt/ml outside one).
+    args.input, args.output = str(container_path(args.input)), str(container_path(args.output))
     try:
         if args.command == "merge":
             return _merge(args)

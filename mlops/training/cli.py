@@ -26,7 +26,7 @@ from mlops.command import (
 )
 from mlops.constants import resource_prefix
 from mlops.errors import InputError, MlopsError
-from mlops.training.names import pipeline_name
+from mlops.training.names import FALLBACK_PARAMETERS, Parameter, Step, pipeline_name
 from mlops.training.quotas import (
     Decision,
     PreflightRequest,
@@ -38,13 +38,8 @@ from mlops.training.quotas import (
 if TYPE_CHECKING:
     from mypy_boto3_sagemaker import SageMakerClient
 
-PREFLIGHT_STEP = "QuotaPreflight"
+PREFLIGHT_STEP = Step.QUOTA_PREFLIGHT
 TERMINAL_STATUSES = ("Succeeded", "Failed", "Stopped")
-# Pipeline parameters the preflight's chosen types feed (fallback), by Lambda output name.
-_FALLBACK_PARAMETERS = {
-    "processing_instance_type": "ProcessingInstanceType",
-    "transform_instance_type": "TransformInstanceType",
-}
 
 
 @dataclass(frozen=True)
@@ -178,7 +173,7 @@ def pipeline_start(ctx: Context) -> int:
     pipeline = load_pipeline(sagemaker_client, ctx.env)
     overrides = _parse_overrides(args.param, pipeline.parameters)
     if args.input:
-        overrides["InputDataUri"] = args.input
+        overrides[Parameter.INPUT_DATA_URI] = args.input
     decision, request = run_preflight(
         pipeline,
         overrides,
@@ -194,7 +189,7 @@ def pipeline_start(ctx: Context) -> int:
         )
         return EXIT_FAILURE
     output = preflight_output(decision, request)
-    for key, parameter in _FALLBACK_PARAMETERS.items():
+    for key, parameter in FALLBACK_PARAMETERS.items():
         if output[key] != pipeline.parameters.get(parameter):
             overrides[parameter] = str(output[key])
     started = sagemaker_client.start_pipeline_execution(

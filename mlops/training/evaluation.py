@@ -7,11 +7,14 @@ in the scikit-learn framework image (Python 3.10, numpy) with this package on ``
     test split (CSV parts with a header) -> ``features.csv`` (no header, no label, the columns
     the model was trained on, in order) and ``labels.csv`` (one label per line, same order):
     what a batch transform of an Autopilot model takes, and the truth to score it against.
+    With ``--bias-facet`` it also writes this run's Clarify ``analysis_config.json`` (label =
+    the run's target column), which the bias step reads under exactly that name.
 ``score``
     the batch transform output (``features.csv.out``: ``predicted_label,probability`` per
     line) + ``labels.csv`` -> ``evaluation.json``: precision, recall, F1, accuracy, ROC AUC,
     PR AUC (average precision) and the confusion matrix, in the SageMaker model-quality layout
-    (``binary_classification_metrics``) that Model Registry shows.
+    (``binary_classification_metrics``) that Model Registry shows. A metric that is undefined
+    (ROC AUC without both classes) is ``null``: JSON has no NaN.
 
 An Autopilot ensembling model's ``probability`` is the probability of *its predicted label*;
 the score of the positive class is therefore ``p`` when it predicted the positive label and
@@ -24,17 +27,22 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import math
 import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from mlops.container import PROCESSING_DIR, container_path
 from mlops.errors import InputError
 
 FEATURES_FILE = "features.csv"
 LABELS_FILE = "labels.csv"
 PREDICTIONS_SUFFIX = ".out"  # batch transform appends it to each input file name
 EVALUATION_FILE = "evaluation.json"
+# The Clarify container reads its configuration from this file name in the input named
+# analysis_config (AWS: "Analysis Configuration Files"; the SDK always uploads this name).
+ANALYSIS_CONFIG_FILE = "analysis_config.json"
 
 
 def _csv_parts(folder: Path) -> list[Path]:
@@ -176,7 +184,11 @@ def metrics(
     accuracy = (tp + tn) / len(truth)
 
     def value(number: float) -> dict[str, Any]:
-        return {"value": number, "standard_deviation": "NaN"}
+        # Undefined (NaN) becomes null: evaluation.json must stay valid JSON for JsonGet.
+        return {
+            "value": None if math.isnan(number) else number,
+            "standard_deviation": "NaN",
+        }
 
     negative = "not " + positive_label
     return {
@@ -214,8 +226,33 @@ def score(
         read_labels(labels_path), predicted, probabilities, positive_label=positive_label
     )
     out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / EVALUATION_FILE).write_text(json.dumps(result, indent=2) + "\n")
+    (out_dir / EVALUATION_FILE).write_text(json.dumps(result, indent=2, allow_nan=False) + "\n")
     return result
+
+
+def analysis_config(*, target: str, facet: str, positive_label: str) -> dict[str, Any]:
+    """Clarify's analysis config for the pre-training bias report of a CSV split with a header
+    row (AWS: "Analysis Configuration Files"; the layout the SDK's ``BiasConfig`` and
+    ``DataConfig`` produce). ``headers`` is left out: Clarify then reads the header row."""
+    label: int | str = int(positive_label) if positive_label.isdigit() else positive_label
+    return {
+        "dataset_type": "text/csv",
+        "label": target,
+        "label_values_or_threshold": [label],
+        "facet": [{"name_or_index": facet}],
+        "methods": {
+            "pre_training_bias": {"methods": "all"},
+            "report": {"name": "report", "title": "Analysis Report"},
+        },
+    }
+
+
+def write_analysis_config(out_dir: Path, *, target: str, facet: str, positive_label: str) -> Path:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / ANALYSIS_CONFIG_FILE
+    config = analysis_config(target=target, facet=facet, positive_label=positive_label)
+    path.write_text(json.dumps(config, indent=1, sort_keys=True) + "\n")
+    return path
 
 
 def f1_of(report: dict[str, Any]) -> float:
@@ -225,19 +262,20 @@ def f1_of(report: dict[str, Any]) -> float:
 def main(argv: Iterable[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m mlops.training.evaluation")
     commands = parser.add_subparsers(dest="command", required=True)
+    # Paths inside the job's container (mlops.container: SAGEMAKER_BASE_DIR outside one).
+    folder = container_path
     prep = commands.add_parser("prepare", help="test split -> features.csv + labels.csv")
-    prep.add_argument("--input", type=Path, default=Path("/opt/ml/processing/input/test"))
-    prep.add_argument("--output", type=Path, default=Path("/opt/ml/processing/output"))
+    prep.add_argument("--input", type=folder, default=f"{PROCESSING_DIR}/input/test")
+    prep.add_argument("--output", type=folder, default=f"{PROCESSING_DIR}/output")
     prep.add_argument("--target", required=True)
     prep.add_argument("--drop-columns", default="", help="comma-separated, besides the target")
+    prep.add_argument("--bias-facet", help="also write Clarify's analysis config for this facet")
+    prep.add_argument("--positive-label", default="1")
+    prep.add_argument("--clarify-output", type=folder, default=f"{PROCESSING_DIR}/clarify")
     sc = commands.add_parser("score", help="transform output + labels -> evaluation.json")
-    sc.add_argument(
-        "--predictions", type=Path, default=Path("/opt/ml/processing/input/predictions")
-    )
-    sc.add_argument(
-        "--labels", type=Path, default=Path("/opt/ml/processing/input/labels") / LABELS_FILE
-    )
-    sc.add_argument("--output", type=Path, default=Path("/opt/ml/processing/evaluation"))
+    sc.add_argument("--predictions", type=folder, default=f"{PROCESSING_DIR}/input/predictions")
+    sc.add_argument("--labels", type=folder, default=f"{PROCESSING_DIR}/input/labels/{LABELS_FILE}")
+    sc.add_argument("--output", type=folder, default=f"{PROCESSING_DIR}/evaluation")
     sc.add_argument("--positive-label", default="1")
     args = parser.parse_args(list(argv) if argv is not None else None)
     try:
@@ -245,6 +283,14 @@ def main(argv: Iterable[str] | None = None) -> int:
             drop = [c.strip() for c in args.drop_columns.split(",") if c.strip()]
             rows = prepare(args.input, args.output, target=args.target, drop_columns=drop)
             print(f"prepared {rows} test rows")
+            if args.bias_facet:
+                written = write_analysis_config(
+                    args.clarify_output,
+                    target=args.target,
+                    facet=args.bias_facet,
+                    positive_label=args.positive_label,
+                )
+                print(f"wrote {written}")
         else:
             report = score(
                 args.predictions, args.labels, args.output, positive_label=args.positive_label

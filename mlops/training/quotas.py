@@ -2,25 +2,37 @@
 
 One implementation, used by the training pipeline's preflight Lambda step, by the CLI
 (``python -m mlops quotas check`` / ``pipeline start``) and by the deployment logic (endpoint
-capacity for blue/green: pass ``count=2 * instance_count``).
+capacity for a new fleet: ``check([Need("endpoint", type, instance_count)])``).
 
 SageMaker quotas are named ``"<instance type> for <usage> usage"``, e.g. ``"ml.m5.large for
 endpoint usage"``. Quota codes differ between regions and change over time, so quotas are
 matched **by name**. ``ListServiceQuotas`` only returns quotas with an applied value; a quota
 that has never been changed is looked up in ``ListAWSDefaultServiceQuotas`` instead.
 
-Current use counts the instances of that type held right now: in-progress processing,
-training and transform jobs, and endpoints (InService, Creating, Updating, SystemUpdating:
-every state that holds instances) with their current instance counts, plus the fleet of a
-deployment in progress (``PendingDeploymentSummary``: a blue/green switch holds both fleets).
+Needs are grouped in *stages*: needs of one stage hold instances at the same time, so needs of
+the same quota add up within a stage; stages follow each other, so a quota must hold the
+largest stage. Current use counts the instances of that type held right now: in-progress
+processing, training and transform jobs (the instance type a job was given, or the one
+SageMaker selected from its instance preferences), and endpoints in every state that holds
+instances (InService, Creating, Updating, SystemUpdating, RollingBack, UpdateRollbackFailed)
+with their current production and shadow variants, plus the fleet of a deployment in progress
+(``PendingDeploymentSummary``: a blue/green switch holds both fleets). A job or endpoint that
+cannot be described any more (deleted meanwhile, or its endpoint config deleted) is skipped and
+logged: one team's leftover must not stop every preflight and deployment of the account.
+
+A new fleet comes on top of current use, which already counts a live endpoint's fleet: a first
+deployment and a blue/green switch of an existing endpoint both need ``instance_count`` more.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Literal
+
+from botocore.exceptions import ClientError
 
 from mlops.errors import InputError
 
@@ -34,8 +46,20 @@ USAGES: tuple[Usage, ...] = ("processing job", "training job", "transform job", 
 Verdict = Literal["proceed", "fallback", "stop"]
 # Requests in these states are still being decided: never file a second one.
 PENDING_REQUEST_STATUSES = ("PENDING", "CASE_OPENED")
-# Endpoint states in which the endpoint holds instances.
-_ENDPOINT_HOLDING_STATUSES = ("InService", "Creating", "Updating", "SystemUpdating")
+# Endpoint states in which the endpoint holds instances (DescribeEndpoint's EndpointStatus).
+ENDPOINT_HOLDING_STATUSES = (
+    "InService",
+    "Creating",
+    "Updating",
+    "SystemUpdating",
+    "RollingBack",
+    "UpdateRollbackFailed",
+)
+# What SageMaker answers for a resource that is gone (e.g. "Could not find endpoint
+# configuration"): such a resource is skipped, any other error is raised.
+_GONE_ERRORS = ("ValidationException", "ResourceNotFound")
+
+_log = logging.getLogger(__name__)
 
 
 def quota_name(instance_type: str, usage: Usage) -> str:
@@ -49,7 +73,8 @@ class Need:
 
     ``fallback_allowed``: the caller can run this work on another instance type (pipeline steps
     whose instance type is a parameter); work whose type is fixed (Autopilot's own jobs, the
-    endpoint) cannot switch.
+    endpoint) cannot switch. ``stage``: needs of one stage run at the same time (they add up
+    on a shared quota); different stages run one after the other.
     """
 
     usage: Usage
@@ -57,6 +82,7 @@ class Need:
     count: int
     purpose: str = ""
     fallback_allowed: bool = True
+    stage: str = ""
 
     def __post_init__(self) -> None:
         if self.usage not in USAGES:
@@ -203,50 +229,88 @@ class UsageCounter:
 
         client = self._client
         if usage == "processing job":
-            for page in _pages(client, "list_processing_jobs", StatusEquals="InProgress"):
-                for job in page["ProcessingJobSummaries"]:
-                    described = client.describe_processing_job(
-                        ProcessingJobName=job["ProcessingJobName"]
-                    )
-                    cluster = described["ProcessingResources"]["ClusterConfig"]
-                    add(cluster["InstanceType"], cluster["InstanceCount"])
+            for job in self._in_progress("list_processing_jobs", "ProcessingJobSummaries"):
+                described = self._describe(
+                    "describe_processing_job", ProcessingJobName=job["ProcessingJobName"]
+                )
+                if described is not None:
+                    self._add_selected(described["ProcessingResources"]["ClusterConfig"], job, add)
         elif usage == "training job":
-            for page in _pages(client, "list_training_jobs", StatusEquals="InProgress"):
-                for job in page["TrainingJobSummaries"]:
-                    training = client.describe_training_job(TrainingJobName=job["TrainingJobName"])
-                    resources = training["ResourceConfig"]
-                    add(resources.get("InstanceType"), resources.get("InstanceCount"))
-                    for group in resources.get("InstanceGroups", []):
+            for job in self._in_progress("list_training_jobs", "TrainingJobSummaries"):
+                training = self._describe(
+                    "describe_training_job", TrainingJobName=job["TrainingJobName"]
+                )
+                if training is None:
+                    continue
+                resources = training["ResourceConfig"]
+                if resources.get("InstanceGroups"):
+                    for group in resources["InstanceGroups"]:
                         add(group["InstanceType"], group["InstanceCount"])
+                else:
+                    self._add_selected(resources, job, add)
         elif usage == "transform job":
-            for page in _pages(client, "list_transform_jobs", StatusEquals="InProgress"):
-                for job in page["TransformJobSummaries"]:
-                    transform = client.describe_transform_job(
-                        TransformJobName=job["TransformJobName"]
-                    )
-                    transform_resources = transform["TransformResources"]
-                    add(transform_resources["InstanceType"], transform_resources["InstanceCount"])
+            for job in self._in_progress("list_transform_jobs", "TransformJobSummaries"):
+                transform = self._describe(
+                    "describe_transform_job", TransformJobName=job["TransformJobName"]
+                )
+                if transform is not None:
+                    resources = transform["TransformResources"]
+                    add(resources["InstanceType"], resources["InstanceCount"])
         else:
-            for status in _ENDPOINT_HOLDING_STATUSES:
+            for status in ENDPOINT_HOLDING_STATUSES:
                 for page in _pages(client, "list_endpoints", StatusEquals=status):
                     for endpoint in page["Endpoints"]:
                         self._count_endpoint(endpoint["EndpointName"], add)
         return counts
 
+    def _in_progress(self, operation: str, key: str) -> Iterator[Mapping[str, Any]]:
+        for page in _pages(self._client, operation, StatusEquals="InProgress"):
+            yield from page[key]
+
+    def _describe(self, operation: str, **name: str) -> dict[str, Any] | None:
+        """The Describe response, or None (logged) when the resource is gone."""
+        try:
+            return dict(getattr(self._client, operation)(**name))
+        except ClientError as error:
+            code = str(error.response.get("Error", {}).get("Code", ""))
+            if code not in _GONE_ERRORS:
+                raise
+            _log.warning("quota use: skipped %s %s: %s", operation, name, error)
+            return None
+
+    @staticmethod
+    def _add_selected(resources: Mapping[str, Any], job: Mapping[str, Any], add: Any) -> None:
+        """A job's instances: the type SageMaker selected from ``InstancePreferences`` when it
+        used them, else the type it was given (DescribeProcessingJob/DescribeTrainingJob)."""
+        instance_type = resources.get("SelectedInstanceType") or resources.get("InstanceType")
+        count = resources.get("SelectedInstanceCount") or resources.get("InstanceCount")
+        if not instance_type:
+            # Preferences not resolved yet: no type to count it against.
+            _log.warning("quota use: %s has no instance type yet, not counted", dict(job))
+            return
+        add(instance_type, count)
+
     def _count_endpoint(self, name: str, add: Any) -> None:
-        described = self._client.describe_endpoint(EndpointName=name)
+        described = self._describe("describe_endpoint", EndpointName=name)
+        if described is None:
+            return
         current = described.get("ProductionVariants", [])
-        if current:
+        shadow = described.get("ShadowProductionVariants", [])
+        if current or shadow:
             # The variant summaries carry counts only: their instance types are in the config.
-            config = self._client.describe_endpoint_config(
-                EndpointConfigName=described["EndpointConfigName"]
+            config = self._describe(
+                "describe_endpoint_config", EndpointConfigName=described["EndpointConfigName"]
             )
-            types = {
-                variant["VariantName"]: variant.get("InstanceType")
-                for variant in config["ProductionVariants"]
-            }
-            for variant in current:
-                add(types.get(variant["VariantName"]), variant.get("CurrentInstanceCount", 0))
+            if config is not None:
+                types = {
+                    variant["VariantName"]: variant.get("InstanceType")
+                    for variant in (
+                        *config.get("ProductionVariants", []),
+                        *config.get("ShadowProductionVariants", []),
+                    )
+                }
+                for variant in (*current, *shadow):
+                    add(types.get(variant["VariantName"]), variant.get("CurrentInstanceCount", 0))
         # A deployment in progress (creating, or updating to a new config: a blue/green switch)
         # holds its own fleet next to the current one, described with its instance types.
         pending = described.get("PendingDeploymentSummary")
@@ -273,22 +337,26 @@ def check(
 
 
 def _merge(needs: Iterable[Need]) -> list[Need]:
-    """Needs of the same quota held at the same time add up (e.g. two processing steps)."""
-    merged: dict[tuple[str, str], Need] = {}
+    """One need per quota: counts of one stage add up (they run at the same time), the
+    largest stage is what the quota must hold (stages run one after the other)."""
+    by_quota: dict[tuple[str, str], dict[str, list[Need]]] = {}
     for need in needs:
-        key = (need.usage, need.instance_type)
-        if key in merged:
-            previous = merged[key]
-            purpose = ", ".join(p for p in (previous.purpose, need.purpose) if p)
-            merged[key] = replace(
-                previous,
-                count=max(previous.count, need.count),
-                purpose=purpose,
-                fallback_allowed=previous.fallback_allowed and need.fallback_allowed,
+        stages = by_quota.setdefault((need.usage, need.instance_type), {})
+        stages.setdefault(need.stage, []).append(need)
+    merged = []
+    for stages in by_quota.values():
+        group = [need for stage in stages.values() for need in stage]
+        count = max(sum(need.count for need in stage) for stage in stages.values())
+        merged.append(
+            replace(
+                group[0],
+                count=count,
+                purpose=", ".join(dict.fromkeys(n.purpose for n in group if n.purpose)),
+                fallback_allowed=any(need.fallback_allowed for need in group),
+                stage="",
             )
-        else:
-            merged[key] = need
-    return list(merged.values())
+        )
+    return merged
 
 
 def _check_one(need: Need, catalog: QuotaCatalog, usage: UsageCounter) -> QuotaCheck:
@@ -304,48 +372,68 @@ def preflight(
     fallback_instance_type: str | None = None,
     request_increase: bool = False,
 ) -> Decision:
-    """Decide whether a run can start: proceed, switch short needs to the fallback, or stop.
+    """Decide whether a run can start: proceed, switch short work to the fallback, or stop.
 
-    A short need whose work can switch (``fallback_allowed``) moves to
-    ``fallback_instance_type`` when that type's quota covers it. Otherwise the run stops; with
-    ``request_increase`` one increase request is filed per short quota, to what is needed
-    (never when a request for that quota is still pending: that one is reported instead).
+    When a quota is short and some of its work can switch (``fallback_allowed``), all
+    switchable work of that usage moves to ``fallback_instance_type`` if, with it moved, every
+    quota of that usage holds. Otherwise the run stops; with ``request_increase`` one increase
+    request is filed per short quota, to what is needed (never when a request for that quota
+    is still pending: that one is reported instead).
     """
     catalog = QuotaCatalog(quotas_client)
     usage = UsageCounter(sagemaker_client)
-    checks: list[QuotaCheck] = []
-    instance_types: dict[str, str] = {}
-    fallbacks: list[str] = []
-    short: list[QuotaCheck] = []
-    for need in _merge(needs):
-        result = _check_one(need, catalog, usage)
-        chosen = result
-        if (
-            not result.sufficient
-            and need.fallback_allowed
-            and fallback_instance_type
-            and fallback_instance_type != need.instance_type
-        ):
-            alternative = _check_one(
-                replace(need, instance_type=fallback_instance_type), catalog, usage
-            )
-            if alternative.sufficient:
-                checks.append(result)
-                chosen = alternative
-                fallbacks.append(
-                    f"{need.usage} on {fallback_instance_type} instead of {need.instance_type}"
-                )
-        if not chosen.sufficient:
-            pending = catalog.pending_request(chosen.quota)
-            filed = None
-            if pending is None and request_increase and chosen.quota.adjustable:
-                desired = float(math.ceil(chosen.in_use + need.count))
-                filed = catalog.request_increase(chosen.quota, desired)
-            chosen = replace(chosen, pending_request_id=pending, filed_request_id=filed)
-            short.append(chosen)
-        checks.append(chosen)
-        instance_types.setdefault(need.usage, chosen.need.instance_type)
+    needs = list(needs)
 
+    def evaluate(plan: Mapping[str, str]) -> list[QuotaCheck]:
+        moved = [
+            replace(need, instance_type=plan[need.usage])
+            if need.fallback_allowed and need.usage in plan
+            else need
+            for need in needs
+        ]
+        return [_check_one(need, catalog, usage) for need in _merge(moved)]
+
+    plan: dict[str, str] = {}
+    checks = evaluate(plan)
+    replaced: list[QuotaCheck] = []
+    fallbacks: list[str] = []
+    short_usages = [c.need.usage for c in checks if not c.sufficient and c.need.fallback_allowed]
+    for short_usage in dict.fromkeys(short_usages):
+        if not fallback_instance_type:
+            break
+        preferred = {
+            n.instance_type for n in needs if n.usage == short_usage and n.fallback_allowed
+        }
+        if preferred == {fallback_instance_type}:
+            continue
+        trial = evaluate({**plan, short_usage: fallback_instance_type})
+        if all(c.sufficient for c in trial if c.need.usage == short_usage):
+            replaced += [c for c in checks if c.need.usage == short_usage and not c.sufficient]
+            plan[short_usage] = fallback_instance_type
+            checks = trial
+            fallbacks.append(
+                f"{short_usage} on {fallback_instance_type} instead of "
+                f"{', '.join(sorted(preferred))}"
+            )
+
+    final: list[QuotaCheck] = []
+    short: list[QuotaCheck] = []
+    for result in checks:
+        if not result.sufficient:
+            pending = catalog.pending_request(result.quota)
+            filed = None
+            if pending is None and request_increase and result.quota.adjustable:
+                desired = float(math.ceil(result.in_use + result.need.count))
+                filed = catalog.request_increase(result.quota, desired)
+            result = replace(result, pending_request_id=pending, filed_request_id=filed)
+            short.append(result)
+        final.append(result)
+
+    # Per usage: the type of the work that can switch (after fallback), else the fixed one.
+    instance_types: dict[str, str] = {}
+    for need in sorted(needs, key=lambda n: not n.fallback_allowed):
+        chosen_type = plan.get(need.usage, need.instance_type) if need.fallback_allowed else None
+        instance_types.setdefault(need.usage, chosen_type or need.instance_type)
     if short:
         verdict: Verdict = "stop"
         message = "Stopped before starting: " + "; ".join(_short_message(c) for c in short)
@@ -354,9 +442,12 @@ def preflight(
         message = "Proceeding with fallback: " + "; ".join(fallbacks)
     else:
         verdict = "proceed"
-        message = f"Proceeding: {len(checks)} quotas cover this run"
+        message = f"Proceeding: {len(final)} quotas cover this run"
     return Decision(
-        verdict=verdict, checks=tuple(checks), instance_types=instance_types, message=message
+        verdict=verdict,
+        checks=(*replaced, *final),
+        instance_types=instance_types,
+        message=message,
     )
 
 
@@ -405,7 +496,7 @@ def format_table(checks: Iterable[QuotaCheck]) -> str:
     )
 
 
-# The training pipeline's preflight: what one run and its later blue/green deployment hold.
+# The training pipeline's preflight: what one run and its later deployment hold.
 PREFLIGHT_FIELDS = (
     "processing_instance_type",
     "transform_instance_type",
@@ -413,16 +504,24 @@ PREFLIGHT_FIELDS = (
     "automl_training_instance_type",
     "endpoint_instance_type",
 )
+PREFLIGHT_COUNTS = (
+    "partition_instance_count",
+    "automl_training_instances",
+    "endpoint_instance_count",
+)
 
 
 @dataclass(frozen=True)
 class PreflightRequest:
-    """What the pipeline's preflight step (and ``pipeline start``) checks.
+    """What the pipeline's preflight step (and ``pipeline start``) checks, stage by stage:
 
-    Our processing steps (test preparation and Clarify) may overlap: 2 processing instances.
-    Autopilot's own jobs run on instance types it picks (not settable in ensembling mode), so
-    they cannot fall back. Blue/green holds the old and the new fleet during the switch:
-    2 x the endpoint instance count.
+    1. ``partition``: the Partition step on ``partition_instance_count`` instances (then a
+       one-instance merge when there are several);
+    2. ``autopilot``: test preparation and Clarify next to Autopilot's processing and training
+       jobs (Autopilot picks its own instance types in ensembling mode: they cannot fall back);
+    3. ``scoring``: the batch transform, then evaluation, while Clarify may still run;
+    4. ``deployment``: the endpoint's new fleet on top of current use (a blue/green switch
+       holds the live fleet, which current use already counts, and the new one).
     """
 
     processing_instance_type: str
@@ -430,6 +529,7 @@ class PreflightRequest:
     automl_processing_instance_type: str
     automl_training_instance_type: str
     endpoint_instance_type: str
+    partition_instance_count: int = 1
     automl_training_instances: int = 1
     endpoint_instance_count: int = 1
 
@@ -444,7 +544,7 @@ class PreflightRequest:
             if not isinstance(value, str) or not value.startswith("ml."):
                 raise InputError(f"{name} must be an instance type like ml.m5.large, got {value!r}")
             values[name] = value
-        for name in ("automl_training_instances", "endpoint_instance_count"):
+        for name in PREFLIGHT_COUNTS:
             raw = event.get(name, 1)
             try:
                 number = int(raw)
@@ -456,31 +556,27 @@ class PreflightRequest:
         return cls(**values)
 
     def needs(self) -> list[Need]:
-        return [
-            Need("processing job", self.processing_instance_type, 2, "test preparation, Clarify"),
-            Need(
-                "processing job",
-                self.automl_processing_instance_type,
-                1,
-                "Autopilot data processing",
-                fallback_allowed=False,
-            ),
-            Need(
-                "training job",
-                self.automl_training_instance_type,
-                self.automl_training_instances,
-                "Autopilot candidates",
-                fallback_allowed=False,
-            ),
-            Need("transform job", self.transform_instance_type, 1, "test-split scoring"),
-            Need(
-                "endpoint",
-                self.endpoint_instance_type,
-                2 * self.endpoint_instance_count,
-                "blue/green deployment",
-                fallback_allowed=False,
-            ),
-        ]
+        processing = self.processing_instance_type
+        needs = [
+            Need("processing job", processing, self.partition_instance_count, "partition",
+                 stage="partition"),
+            Need("processing job", processing, 1, "test preparation", stage="autopilot"),
+            Need("processing job", processing, 1, "Clarify", stage="autopilot"),
+            Need("processing job", self.automl_processing_instance_type, 1,
+                 "Autopilot data processing", fallback_allowed=False, stage="autopilot"),
+            Need("training job", self.automl_training_instance_type,
+                 self.automl_training_instances, "Autopilot candidates", fallback_allowed=False,
+                 stage="autopilot"),
+            Need("transform job", self.transform_instance_type, 1, "test-split scoring",
+                 stage="scoring"),
+            Need("processing job", processing, 1, "evaluation", stage="scoring"),
+            Need("processing job", processing, 1, "Clarify", stage="scoring"),
+            Need("endpoint", self.endpoint_instance_type, self.endpoint_instance_count,
+                 "new endpoint fleet (blue/green)", fallback_allowed=False, stage="deployment"),
+        ]  # fmt: skip
+        if self.partition_instance_count > 1:
+            needs.insert(1, Need("processing job", processing, 1, "merge", stage="merge"))
+        return needs
 
 
 def preflight_output(decision: Decision, request: PreflightRequest) -> dict[str, Any]:

@@ -243,6 +243,16 @@ class TrainingConfig:
     automl_training_instances: int = field(
         1, check=between(1, 100), doc="Autopilot training instances held at once: quota check."
     )
+    partition_instance_count: int = field(
+        1,
+        check=between(1, 100),
+        doc="Partition step instances; > 1 shards the input files (ShardedByS3Key) and merges.",
+    )
+    partition_volume_size_gb: int = field(
+        30,
+        check=between(1, 16384),
+        doc="Volume of each Partition instance: its input share and its output (docs/data.md).",
+    )
     fallback_instance_type: str | None = field(
         None,
         check=INSTANCE_TYPE,
@@ -269,6 +279,12 @@ class TrainingConfig:
         doc="Default train,validation,test ratios of a run.",
     )
     split_seed: int = field(42, check=between(0, 999_999), doc="Default partition seed.")
+    split_key: str = field(
+        "customer_id", doc="Default key column of split_method key (no value in two splits)."
+    )
+    split_order_by: str = field(
+        "transaction_time", doc="Default order column of split_method ordered (earliest first)."
+    )
     drop_columns: tuple[str, ...] = field(
         ("transaction_id",), doc="Columns removed before training (identifiers)."
     )

@@ -36,9 +36,16 @@ def mlops_bundling(parent: str = "") -> cdk.BundlingOptions:
     layer's import path, ``""`` for a zip that goes on ``PYTHONPATH`` as it is.
 
     Use with ``asset_hash_type=cdk.AssetHashType.OUTPUT`` and ``MLOPS_DIR`` as the path.
+
+    CDK stages an asset once per *cache key*: the JSON of its source path and bundling options,
+    in which the local bundler object shows as nothing. Two layouts of the same folder would
+    therefore share whichever was staged first (a layer's ``python/mlops`` as the processing
+    code). The layout is written into the options (``environment``, unused by local
+    bundling) so that each layout is a key of its own.
     """
     return cdk.BundlingOptions(
         # Required by the API but unused: local bundling always succeeds.
         image=cdk.DockerImage.from_registry("unused-local-bundling"),
         local=typing.cast(cdk.ILocalBundling, _CopyPackage(parent)),
+        environment={"MLOPS_PACKAGE_LAYOUT": f"{parent}/mlops".lstrip("/")},
     )

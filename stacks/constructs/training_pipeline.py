@@ -1,4 +1,4 @@
-"""The training pipeline: SageMaker Pipeline, its role, preflight Lambda, code assets, alerts.
+"""The training pipeline: SageMaker Pipeline, its role, preflight Lambda, code asset, alerts.
 
 The definition comes from :mod:`stacks.constructs.pipeline_definition` (SageMaker SDK, offline);
 its placeholders become ``Fn::Sub`` variables here. Image URIs are per region: a CfnMapping
@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import tempfile
 from dataclasses import asdict, dataclass
-from pathlib import Path
 from typing import Any
 
 import aws_cdk as cdk
@@ -25,11 +23,13 @@ from constructs import Construct
 from mlops.constants import (
     MODELS_PREFIX,
     PIPELINES_PREFIX,
+    RAW_PREFIX,
     TAG_ENVIRONMENT,
     model_package_group_name,
     resource_prefix,
 )
 from mlops.training.names import pipeline_name
+from mlops.training.settings import PreflightSettings
 from stacks.config import ConfigError, EnvironmentConfig
 from stacks.constructs import sagemaker_sdk
 from stacks.constructs.mlops_package import MLOPS_DIR, mlops_bundling
@@ -38,7 +38,6 @@ from stacks.constructs.pipeline_definition import (
     ROLE_PLACEHOLDER,
     PipelineSettings,
     build_definition,
-    clarify_analysis_config,
     placeholder,
 )
 from stacks.constructs.python_function import PythonFunction
@@ -51,22 +50,12 @@ ALERT_STATUSES = ("Failed", "Stopped", "Succeeded")
 
 
 def image_mapping() -> dict[str, dict[str, str]]:
-    """Region -> {Sklearn, Clarify} image URI, from the SDK's offline tables (no AWS call).
-
-    ``image_uris.retrieve`` parses botocore's endpoints file (about 40 ms) on every call to
-    learn the region's ECR domain; the answer depends on nothing else, so one resolver serves
-    the 70-odd calls here (a third of the synth's time before). Restored afterwards.
-    """
+    """Region -> {Sklearn, Clarify} image URI, from the SDK's offline tables (no AWS call)."""
     from sagemaker import image_uris as _image_uris
-    from sagemaker import utils as _utils
 
     image_uris: Any = _image_uris  # untyped in the SDK
-    utils: Any = _utils
-    resolver = utils._botocore_resolver()
-    original = utils._botocore_resolver
-    utils._botocore_resolver = lambda: resolver
     mapping: dict[str, dict[str, str]] = {}
-    try:
+    with sagemaker_sdk.one_endpoints_resolver():  # 70-odd retrieve calls: 3.5 s -> 0.03 s
         for region in image_uris.config_for_framework("sklearn")["training"]["versions"][
             SKLEARN_VERSION
         ]["registries"]:
@@ -78,9 +67,82 @@ def image_mapping() -> dict[str, dict[str, str]]:
             except ValueError:
                 continue  # not offered in that region
             mapping[region] = {"Sklearn": sklearn, "Clarify": clarify}
-    finally:
-        utils._botocore_resolver = original
     return dict(sorted(mapping.items()))
+
+
+def check_training_config(config: EnvironmentConfig) -> None:
+    """Cross-field rules of the training config, refused at synth with one line each."""
+    training = config.training
+    path = f"environments.{config.name}"
+    if training.auto_approve_f1_threshold is not None and not config.ephemeral:
+        raise ConfigError(
+            f"{path}.training.auto_approve_f1_threshold",
+            training.auto_approve_f1_threshold,
+            "auto-approval is allowed only in ephemeral (non-prod) environments",
+        )
+    if training.partition_instance_count > 1 and training.split_method == "ordered":
+        raise ConfigError(
+            f"{path}.training.partition_instance_count",
+            training.partition_instance_count,
+            "split_method 'ordered' needs every row on one instance: use 1, or another method",
+        )
+    if not config.registry.model_package_groups:
+        raise ConfigError(
+            f"{path}.registry.model_package_groups",
+            [],
+            "the training pipeline registers into the first group: configure one",
+        )
+
+
+def pipeline_settings(
+    config: EnvironmentConfig,
+    *,
+    code_version: str,
+    subnet_count: int = 0,
+    security_group_count: int = 0,
+) -> PipelineSettings:
+    """What the definition builders need from an environment's config."""
+    training = config.training
+    config_hash = hashlib.sha256(
+        json.dumps(asdict(training), sort_keys=True, default=str).encode()
+    ).hexdigest()[:16]
+    return PipelineSettings(
+        environment=config.name,
+        name_prefix=resource_prefix(config.name),
+        model_package_group=model_package_group_name(
+            config.name, config.registry.model_package_groups[0].name
+        ),
+        target_column=training.target_column,
+        objective_metric=training.objective_metric,
+        split_method=training.split_method,
+        split_ratios=training.split_ratios,
+        split_seed=training.split_seed,
+        split_key=training.split_key,
+        split_order_by=training.split_order_by,
+        drop_columns=",".join(training.drop_columns),
+        positive_label=training.positive_label,
+        bias_facet=training.bias_facet,
+        max_candidates=training.max_candidates,
+        max_runtime_per_training_job_seconds=training.max_runtime_per_training_job_seconds,
+        max_automl_runtime_seconds=training.max_automl_runtime_seconds,
+        processing_instance_type=training.processing_instance_type,
+        transform_instance_type=training.transform_instance_type,
+        automl_processing_instance_type=training.automl_processing_instance_type,
+        automl_training_instance_type=training.automl_training_instance_type,
+        automl_training_instances=training.automl_training_instances,
+        partition_instance_count=training.partition_instance_count,
+        partition_volume_size_gb=training.partition_volume_size_gb,
+        endpoint_instance_type=config.deployment.instance_type,
+        endpoint_instance_count=config.deployment.instance_count,
+        auto_approve_f1_threshold=training.auto_approve_f1_threshold,
+        config_hash=config_hash,
+        code_version=code_version,
+        code_zip_name=f"{code_version}.zip",
+        # Where `python -m mlops data generate --out s3://<data bucket>/raw/` writes rows.
+        input_prefix=f"{RAW_PREFIX}transactions/",
+        subnet_count=subnet_count,
+        security_group_count=security_group_count,
+    )
 
 
 @dataclass(frozen=True)
@@ -103,23 +165,8 @@ class TrainingPipeline(Construct):
         sagemaker_sdk.ready()  # imported in the background by build_platform
         stack = cdk.Stack.of(self)
         training = config.training
-        if training.auto_approve_f1_threshold is not None and not config.ephemeral:
-            raise ConfigError(
-                f"environments.{config.name}.training.auto_approve_f1_threshold",
-                training.auto_approve_f1_threshold,
-                "auto-approval is allowed only in ephemeral (non-prod) environments",
-            )
-        groups = config.registry.model_package_groups
-        if not groups:
-            raise ConfigError(
-                f"environments.{config.name}.registry.model_package_groups",
-                [],
-                "the training pipeline registers into the first group: configure one",
-            )
-        # The environment's SageMaker group of the first configured (logical) group.
-        group = model_package_group_name(config.name, groups[0].name)
+        check_training_config(config)
         name = pipeline_name(config.name)
-        prefix = resource_prefix(config.name)
 
         # Code of the processing steps: the same mlops package the CLI and Lambdas use.
         self.code = s3_assets.Asset(
@@ -129,46 +176,12 @@ class TrainingPipeline(Construct):
             asset_hash_type=cdk.AssetHashType.OUTPUT,
             bundling=mlops_bundling(),
         )
-        config_hash = hashlib.sha256(
-            json.dumps(asdict(training), sort_keys=True, default=str).encode()
-        ).hexdigest()[:16]
-        settings = PipelineSettings(
-            environment=config.name,
-            name_prefix=prefix,
-            model_package_group=group,
-            target_column=training.target_column,
-            objective_metric=training.objective_metric,
-            split_method=training.split_method,
-            split_ratios=training.split_ratios,
-            split_seed=training.split_seed,
-            drop_columns=",".join(training.drop_columns),
-            positive_label=training.positive_label,
-            bias_facet=training.bias_facet,
-            max_candidates=training.max_candidates,
-            max_runtime_per_training_job_seconds=training.max_runtime_per_training_job_seconds,
-            max_automl_runtime_seconds=training.max_automl_runtime_seconds,
-            processing_instance_type=training.processing_instance_type,
-            transform_instance_type=training.transform_instance_type,
-            automl_processing_instance_type=training.automl_processing_instance_type,
-            automl_training_instance_type=training.automl_training_instance_type,
-            automl_training_instances=training.automl_training_instances,
-            endpoint_instance_type=config.deployment.instance_type,
-            endpoint_instance_count=config.deployment.instance_count,
-            auto_approve_f1_threshold=training.auto_approve_f1_threshold,
-            config_hash=config_hash,
+        settings = pipeline_settings(
+            config,
             code_version=self.code.asset_hash,
-            code_zip_name=f"{self.code.asset_hash}.zip",
             subnet_count=len(network.subnets) if network else 0,
             security_group_count=1 if network else 0,
         )
-        clarify_dir = Path(tempfile.mkdtemp(prefix="clarify-config-"))
-        (clarify_dir / "analysis_config.json").write_text(
-            json.dumps(clarify_analysis_config(settings), sort_keys=True, indent=1)
-        )
-        self.clarify_config = s3_assets.Asset(
-            self, "ClarifyConfig", path=str(clarify_dir / "analysis_config.json")
-        )
-
         images = cdk.CfnMapping(self, "Images", mapping=image_mapping())
 
         self.role = iam.Role(
@@ -184,10 +197,10 @@ class TrainingPipeline(Construct):
             "QuotaPreflight",
             handler_dir="quota_preflight",
             description="Training pipeline step: Service Quotas preflight",
-            environment={
-                "FALLBACK_INSTANCE_TYPE": training.fallback_instance_type or "",
-                "REQUEST_QUOTA_INCREASE": "true" if training.request_quota_increase else "false",
-            },
+            environment=PreflightSettings(
+                fallback_instance_type=training.fallback_instance_type,
+                request_quota_increase=training.request_quota_increase,
+            ).to_environment(),
             log_key=data.key,
             log_retention_days=config.log_retention_days,
             timeout=cdk.Duration.minutes(5),
@@ -206,8 +219,6 @@ class TrainingPipeline(Construct):
             "DataBucket": data.data_bucket.bucket_name,
             "CodeAssetBucket": self.code.s3_bucket_name,
             "CodeAssetKey": self.code.s3_object_key,
-            "ClarifyConfigBucket": self.clarify_config.s3_bucket_name,
-            "ClarifyConfigKey": self.clarify_config.s3_object_key,
             "SklearnImageUri": images.find_in_map(cdk.Aws.REGION, "Sklearn"),
             "ClarifyImageUri": images.find_in_map(cdk.Aws.REGION, "Clarify"),
             "PreflightFunctionArn": self.preflight.function.function_arn,
@@ -230,7 +241,7 @@ class TrainingPipeline(Construct):
             pipeline_name=name,
             pipeline_display_name=name,
             pipeline_description=(
-                f"{config.name}: partition, quota preflight, Autopilot, test-split evaluation, "
+                f"{config.name}: quota preflight, partition, Autopilot, test-split evaluation, "
                 "Clarify bias, registration pending approval"
             ),
             role_arn=self.role.role_arn,
@@ -245,7 +256,7 @@ class TrainingPipeline(Construct):
         pipeline_arn = stack.format_arn(
             service="sagemaker", resource="pipeline", resource_name=name
         )
-        self._grant_pipeline_role(stack, data, group, network)
+        self._grant_pipeline_role(stack, data, settings.model_package_group, network)
 
         # Operability: every execution that ends, to the environment's topic.
         self.alerts = events.Rule(
@@ -374,10 +385,7 @@ class TrainingPipeline(Construct):
             iam.PolicyStatement(
                 sid="ReadCode",
                 actions=["s3:GetObject"],
-                resources=[
-                    asset.bucket.arn_for_objects(asset.s3_object_key)
-                    for asset in (self.code, self.clarify_config)
-                ],
+                resources=[self.code.bucket.arn_for_objects(self.code.s3_object_key)],
             )
         )
         role.add_to_principal_policy(
@@ -396,6 +404,17 @@ class TrainingPipeline(Construct):
                 sid="UseDataKey",
                 actions=["kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey"],
                 resources=[data.key.key_arn],
+            )
+        )
+        # AWS, "How to use SageMaker AI execution roles": a job given a volume KMS key
+        # (VolumeKmsKeyId of processing, transform and AutoML jobs) needs kms:CreateGrant;
+        # SageMaker creates the grant for the instance volumes it attaches.
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="GrantVolumeKeyToSageMaker",
+                actions=["kms:CreateGrant"],
+                resources=[data.key.key_arn],
+                conditions={"Bool": {"kms:GrantIsForAWSResource": "true"}},
             )
         )
         role.add_to_principal_policy(
@@ -467,6 +486,7 @@ class TrainingPipeline(Construct):
                 ],
             )
         )
+        self._grant_autopilot(stack)
         role.add_to_principal_policy(
             iam.PolicyStatement(
                 sid="PassOnlyThisRoleToSageMaker",
@@ -553,3 +573,81 @@ class TrainingPipeline(Construct):
             ),
         ):
             acknowledge(role, finding, reason)
+
+    def _grant_autopilot(self, stack: cdk.Stack) -> None:
+        """What AWS lists for a role passed to CreateAutoMLJob ("CreateAutoMLJob and
+        CreateAutoMLJobV2 API: Execution Role Permissions"): its candidate and explainability
+        work creates, describes, invokes and deletes models, endpoint configs and endpoints,
+        lists tags, and pulls SageMaker's images. Logs, metrics, S3, KMS and PassRole are
+        granted above for every job."""
+        role = self.role
+        arn = stack.format_arn
+        kinds = ("model", "endpoint-config", "endpoint")
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="AutopilotModelsAndEndpoints",
+                actions=[
+                    "sagemaker:CreateModel",
+                    "sagemaker:DescribeModel",
+                    "sagemaker:DeleteModel",
+                    "sagemaker:CreateEndpointConfig",
+                    "sagemaker:DescribeEndpointConfig",
+                    "sagemaker:DeleteEndpointConfig",
+                    "sagemaker:CreateEndpoint",
+                    "sagemaker:DescribeEndpoint",
+                    "sagemaker:DeleteEndpoint",
+                    "sagemaker:InvokeEndpoint",
+                    "sagemaker:ListTags",
+                ],
+                resources=[
+                    arn(service="sagemaker", resource=kind, resource_name="*") for kind in kinds
+                ],
+            )
+        )
+        # Autopilot's names are generated at run time, so the grant above covers the account's
+        # models and endpoints; the ones this platform deploys (mlops-<env>-...) stay out of it.
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="NeverDeleteDeployedEndpoints",
+                effect=iam.Effect.DENY,
+                actions=[
+                    "sagemaker:DeleteModel",
+                    "sagemaker:DeleteEndpointConfig",
+                    "sagemaker:DeleteEndpoint",
+                ],
+                resources=[
+                    arn(service="sagemaker", resource=kind, resource_name="mlops-*")
+                    for kind in kinds
+                ],
+            )
+        )
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="PullSageMakerImages",
+                actions=[
+                    "ecr:BatchCheckLayerAvailability",
+                    "ecr:GetDownloadUrlForLayer",
+                    "ecr:BatchGetImage",
+                ],
+                # SageMaker's images live in AWS-owned accounts that differ per region and
+                # algorithm: this region's repositories, any account.
+                resources=[
+                    arn(service="ecr", resource="repository", resource_name="*", account="*")
+                ],
+            )
+        )
+        for kind in ("endpoint-config", "endpoint"):
+            acknowledge(
+                role,
+                f"AwsSolutions-IAM5[Resource::{arn_in_finding(stack, 'sagemaker', f'{kind}/*')}]",
+                "Autopilot creates and deletes models, endpoint configs and endpoints with "
+                "generated names (AWS: CreateAutoMLJob execution role permissions); this "
+                "account and region only, this platform's mlops-* endpoints denied.",
+            )
+        images = arn_in_finding(stack, "ecr", "repository/*", account="*")
+        acknowledge(
+            role,
+            f"AwsSolutions-IAM5[Resource::{images}]",
+            "SageMaker's processing, Autopilot and inference images are in AWS-owned accounts "
+            "that differ per region and algorithm; pull only, this region only.",
+        )

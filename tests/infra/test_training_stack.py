@@ -50,12 +50,24 @@ def steps(dev_definition: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return all_steps(dev_definition["Steps"])
 
 
+BILLING_STEPS = [
+    "Partition",
+    "AutoML",
+    "PrepareTest",
+    "ClarifyBias",
+    "CreateScoringModel-CreateModel",
+    "ScoreTestSplit",
+    "Evaluate",
+    "RegisterModel-RegisterModel",
+]
+
+
 def test_pipeline_has_every_step_of_the_issue(steps: dict[str, dict[str, Any]]) -> None:
     assert {name: step["Type"] for name, step in steps.items()} == {
-        "Partition": "Processing",
         "QuotaPreflight": "Lambda",
         "CheckQuotas": "Condition",
         "QuotaShortage": "Fail",
+        "Partition": "Processing",
         "AutoML": "AutoML",
         "PrepareTest": "Processing",
         "CreateScoringModel-CreateModel": "Model",
@@ -66,12 +78,20 @@ def test_pipeline_has_every_step_of_the_issue(steps: dict[str, dict[str, Any]]) 
     }
 
 
-def test_steps_run_in_order(steps: dict[str, dict[str, Any]]) -> None:
+def test_everything_that_bills_is_gated_by_the_preflight(dev_definition: dict[str, Any]) -> None:
+    """Defect 4: the preflight runs first; every job is in the gate's if-branch, the Fail step
+    in its else-branch, and no step depends on the condition step (refused by CreatePipeline,
+    aws/sagemaker-python-sdk#3565)."""
+    top = dev_definition["Steps"]
+    assert [step["Name"] for step in top] == ["QuotaPreflight", "CheckQuotas"]
+    gate = top[1]["Arguments"]
+    assert [s["Name"] for s in gate["IfSteps"]] == BILLING_STEPS
+    assert [s["Name"] for s in gate["ElseSteps"]] == ["QuotaShortage"]
+    assert "DependsOn" not in json.dumps(dev_definition)
+
+
+def test_steps_read_each_others_outputs(steps: dict[str, dict[str, Any]]) -> None:
     text = {name: json.dumps(step) for name, step in steps.items()}
-    assert steps["QuotaPreflight"]["DependsOn"] == ["Partition"]
-    for gated in ("AutoML", "PrepareTest", "ClarifyBias"):
-        assert steps[gated]["DependsOn"] == ["CheckQuotas"]
-    # Data dependencies through properties.
     assert "Steps.Partition.ProcessingOutputConfig" in text["AutoML"]
     assert (
         "Steps.AutoML.BestCandidate.InferenceContainers[0]"
@@ -79,8 +99,8 @@ def test_steps_run_in_order(steps: dict[str, dict[str, Any]]) -> None:
     )
     assert "Steps.CreateScoringModel-CreateModel.ModelName" in text["ScoreTestSplit"]
     assert "Steps.PrepareTest.ProcessingOutputConfig" in text["ScoreTestSplit"]
+    assert "Steps.PrepareTest.ProcessingOutputConfig.Outputs['clarify']" in text["ClarifyBias"]
     assert "Steps.ScoreTestSplit.TransformOutput.S3OutputPath" in text["Evaluate"]
-    assert set(steps["RegisterModel-RegisterModel"]["DependsOn"]) == {"Evaluate", "ClarifyBias"}
 
 
 def test_quota_gate_fails_with_the_preflight_message(steps: dict[str, dict[str, Any]]) -> None:
@@ -89,11 +109,9 @@ def test_quota_gate_fails_with_the_preflight_message(steps: dict[str, dict[str, 
         {
             "Type": "Equals",
             "LeftValue": {"Get": "Steps.QuotaPreflight.OutputParameters['proceed']"},
-            "RightValue": False,
+            "RightValue": True,
         }
     ]
-    assert [s["Name"] for s in gate["IfSteps"]] == ["QuotaShortage"]
-    assert gate["ElseSteps"] == []
     assert steps["QuotaShortage"]["Arguments"]["ErrorMessage"] == {
         "Get": "Steps.QuotaPreflight.OutputParameters['message']"
     }
@@ -107,10 +125,11 @@ def test_quota_gate_fails_with_the_preflight_message(steps: dict[str, dict[str, 
         "transform_instance_type": "String",
     }
     # Later steps use the instance types the preflight chose (fallback).
-    cluster = steps["Evaluate"]["Arguments"]["ProcessingResources"]["ClusterConfig"]
-    assert cluster["InstanceType"] == {
-        "Get": "Steps.QuotaPreflight.OutputParameters['processing_instance_type']"
-    }
+    for name in ("Partition", "PrepareTest", "Evaluate", "ClarifyBias"):
+        cluster = steps[name]["Arguments"]["ProcessingResources"]["ClusterConfig"]
+        assert cluster["InstanceType"] == {
+            "Get": "Steps.QuotaPreflight.OutputParameters['processing_instance_type']"
+        }
     resources = steps["ScoreTestSplit"]["Arguments"]["TransformResources"]
     assert resources["InstanceType"] == {
         "Get": "Steps.QuotaPreflight.OutputParameters['transform_instance_type']"
@@ -120,13 +139,16 @@ def test_quota_gate_fails_with_the_preflight_message(steps: dict[str, dict[str, 
 def test_parameters_with_config_defaults(dev_definition: dict[str, Any]) -> None:
     parameters = {p["Name"]: p.get("DefaultValue") for p in dev_definition["Parameters"]}
     assert parameters == {
-        "InputDataUri": "s3://${DataBucket}/raw/",
+        # Defect 11: where `python -m mlops data generate --out s3://<data>/raw/` writes rows.
+        "InputDataUri": "s3://${DataBucket}/raw/transactions/",
         "TargetColumn": "is_fraud",
         "ProblemType": "BinaryClassification",
         "ObjectiveMetric": "F1",
         "SplitMethod": "stratified",
         "SplitRatios": "0.7,0.15,0.15",
         "SplitSeed": 42,
+        "SplitKey": "customer_id",
+        "SplitOrderBy": "transaction_time",
         "MaxCandidates": 5,  # cdk.json dev
         "MaxRuntimePerTrainingJobSeconds": 3600,
         "MaxAutoMLRuntimeSeconds": 7200,  # cdk.json dev
@@ -137,13 +159,32 @@ def test_parameters_with_config_defaults(dev_definition: dict[str, Any]) -> None
     }
 
 
-def test_prod_uses_its_own_caps_and_blue_green_endpoint_count(prod: Synthesized) -> None:
+def test_parameter_names_are_the_shared_ones(dev_definition: dict[str, Any]) -> None:
+    from mlops.training.names import Parameter
+
+    shared = {v for k, v in vars(Parameter).items() if k.isupper()}
+    assert {p["Name"] for p in dev_definition["Parameters"]} == shared
+
+
+def test_prod_partitions_on_two_instances_and_merges(prod: Synthesized) -> None:
     body, _ = definition(prod)
     parameters = {p["Name"]: p.get("DefaultValue") for p in body["Parameters"]}
     assert parameters["MaxCandidates"] == 20
-    preflight = all_steps(body["Steps"])["QuotaPreflight"]["Arguments"]
+    prod_steps = all_steps(body["Steps"])
+    preflight = prod_steps["QuotaPreflight"]["Arguments"]
     assert preflight["endpoint_instance_type"] == "ml.m5.xlarge"
     assert preflight["endpoint_instance_count"] == 2
+    assert preflight["partition_instance_count"] == 2
+    partition = prod_steps["Partition"]["Arguments"]
+    assert partition["ProcessingResources"]["ClusterConfig"]["InstanceCount"] == 2
+    raw = next(i for i in partition["ProcessingInputs"] if i["InputName"] == "raw")
+    assert raw["S3Input"]["S3DataDistributionType"] == "ShardedByS3Key"
+    merge = prod_steps["MergeSplits"]["Arguments"]
+    assert merge["AppSpecification"]["ContainerArguments"] == ["merge"]
+    assert "Steps.MergeSplits.ProcessingOutputConfig" in json.dumps(prod_steps["AutoML"])
+    assert "Steps.MergeSplits.PropertyFiles.SplitReport" in json.dumps(
+        prod_steps["RegisterModel-RegisterModel"]
+    )
 
 
 def test_automl_is_ensembling_capped_encrypted_and_in_the_vpc(
@@ -199,17 +240,20 @@ def test_partition_and_evaluation_run_our_mlops_code(steps: dict[str, dict[str, 
 
 def test_registration_wires_metrics_and_metadata(steps: dict[str, dict[str, Any]]) -> None:
     register = steps["RegisterModel-RegisterModel"]["Arguments"]
+    # Model Package Group names are environment-scoped (mlops.constants).
     assert register["ModelPackageGroupName"] == "mlops-dev-fraud-detection"
     assert register["ModelApprovalStatus"] == "PendingManualApproval"
-    metrics = json.dumps(register["ModelMetrics"])
-    assert "Steps.Evaluate.ProcessingOutputConfig.Outputs['evaluation']" in metrics
-    assert "evaluation.json" in metrics
-    assert "Steps.ClarifyBias.ProcessingOutputConfig.Outputs['analysis_result']" in metrics
-    assert (
-        "Steps.AutoML.BestCandidate.CandidateProperties.CandidateArtifactLocations.Explainability"
-        in metrics
+    metrics = register["ModelMetrics"]
+    assert "Steps.Evaluate.ProcessingOutputConfig.Outputs['evaluation']" in json.dumps(metrics)
+    assert "Steps.ClarifyBias.ProcessingOutputConfig.Outputs['analysis_result']" in json.dumps(
+        metrics
     )
-    assert set(register["ModelMetrics"]) == {"ModelQuality", "Bias", "Explainability"}
+    # Defect 6: the report's own path, which the service resolves (the SDK's property), not a
+    # file name guessed under Autopilot's explainability prefix.
+    assert metrics["Explainability"]["Report"]["S3Uri"] == {
+        "Get": "Steps.AutoML.BestCandidateProperties.ExplainabilityJsonReportPath"
+    }
+    assert set(metrics) == {"ModelQuality", "Bias", "Explainability"}
     metadata = register["CustomerMetadataProperties"]
     assert set(metadata) == {
         "mlops:config-hash",
@@ -221,6 +265,27 @@ def test_registration_wires_metrics_and_metadata(steps: dict[str, dict[str, Any]
         "mlops:pipeline-execution",
     }
     assert metadata["mlops:automl-job"] == {"Get": "Steps.AutoML.AutoMLJobName"}
+
+
+def test_the_registered_container_is_the_scoring_model(steps: dict[str, dict[str, Any]]) -> None:
+    """Defect 10: registered with the environment it was evaluated with."""
+    [registered] = steps["RegisterModel-RegisterModel"]["Arguments"]["InferenceSpecification"][
+        "Containers"
+    ]
+    scored = steps["CreateScoringModel-CreateModel"]["Arguments"]["PrimaryContainer"]
+    assert registered["Environment"] == scored["Environment"]
+    assert registered["Environment"]["SAGEMAKER_INFERENCE_OUTPUT"] == "predicted_label,probability"
+
+
+def test_every_job_and_model_is_tagged_for_teardown(steps: dict[str, dict[str, Any]]) -> None:
+    """Defect 13 (structure; the executor checks the requests of a run)."""
+    expected = [
+        {"Key": "mlops:environment", "Value": "dev"},
+        {"Key": "mlops:managed-by", "Value": "fraud-mlops-platform"},
+    ]
+    for name, step in steps.items():
+        if step["Type"] in ("Processing", "AutoML", "Transform", "Model"):
+            assert step["Arguments"]["Tags"] == expected, name
 
 
 def test_every_placeholder_has_a_cloudformation_value(dev: Synthesized) -> None:
@@ -290,3 +355,53 @@ def test_models_land_where_endpoints_may_read_them(dev: Synthesized, steps: dict
     ]
     assert readable, "the model execution role has no ReadModels statement"
     assert all(f"/{MODELS_PREFIX}*" in json.dumps(resource) for resource in readable)
+
+
+def _role_statements(synth: Synthesized) -> list[dict[str, Any]]:
+    return [
+        statement
+        for policy in synth.resources("training", "AWS::IAM::Policy").values()
+        if "TrainingExecutionRole" in json.dumps(policy["Properties"]["Roles"])
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+    ]
+
+
+def test_jobs_may_have_sagemaker_create_grants_on_the_volume_key(dev: Synthesized) -> None:
+    """Defect 3: a job given VolumeKmsKeyId needs kms:CreateGrant (AWS: SageMaker execution
+    roles), only for grants to AWS resources."""
+    [statement] = [s for s in _role_statements(dev) if s.get("Sid") == "GrantVolumeKeyToSageMaker"]
+    assert statement["Action"] == "kms:CreateGrant"
+    assert statement["Condition"] == {"Bool": {"kms:GrantIsForAWSResource": "true"}}
+    assert "DataKey" in json.dumps(statement["Resource"])
+
+
+def test_autopilot_gets_what_aws_lists_for_its_role_and_no_deployed_endpoint(
+    dev: Synthesized,
+) -> None:
+    """Defect 5: AWS's CreateAutoMLJob execution-role list, scoped to this account, region and
+    resource types; the platform's own mlops-* models and endpoints cannot be deleted."""
+    from tests.pipeline.permissions import AUTOPILOT_ACTIONS, ECR_PULL
+
+    statements = {s.get("Sid"): s for s in _role_statements(dev)}
+    granted = statements["AutopilotModelsAndEndpoints"]
+    assert set(granted["Action"]) == set(AUTOPILOT_ACTIONS)
+    resources = json.dumps(granted["Resource"])
+    for kind in ("model/*", "endpoint-config/*", "endpoint/*"):
+        assert f":{kind}" in resources
+    assert '"AWS::AccountId"' in resources and '"AWS::Region"' in resources
+    denied = statements["NeverDeleteDeployedEndpoints"]
+    assert denied["Effect"] == "Deny"
+    assert "endpoint/mlops-*" in json.dumps(denied["Resource"])
+    assert set(statements["PullSageMakerImages"]["Action"]) == set(ECR_PULL)
+
+
+def test_ordered_splits_cannot_be_sharded() -> None:
+    from stacks.config import ConfigError, load_environment
+    from stacks.constructs.training_pipeline import check_training_config
+    from tests.synth import cdk_context
+
+    context = cdk_context("dev")
+    dev = context["environments"]["dev"]
+    dev["training"] = {**dev["training"], "split_method": "ordered", "partition_instance_count": 2}
+    with pytest.raises(ConfigError, match=r"partition_instance_count.*ordered"):
+        check_training_config(load_environment(context))

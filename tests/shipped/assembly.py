@@ -10,7 +10,9 @@
   :class:`PhysicalValues` invents per resource type (a bucket ``Ref`` is a name, a topic ``Ref``
   an ARN, ...) unless the test pins it to a resource it created in moto;
 * **the staged assets**: the folder behind a resource's ``aws:asset:path`` metadata and the zip
-  the publisher (cdk-assets) would upload for it (:meth:`Assembly.asset_zip`);
+  the publisher (cdk-assets) would upload for it (:meth:`Assembly.asset_zip`); every file asset
+  of a stack with the bucket and key it is published to (:meth:`Assembly.file_assets`), and
+  the publishing itself into a (moto) S3 (:meth:`Assembly.publish`);
 * **the Lambda functions** as Lambda would run them (:class:`ShippedFunction`): code folder,
   layer folders, handler, runtime, timeout and the environment variables of the template.
 
@@ -143,6 +145,16 @@ class PhysicalValues:
 
 
 @dataclass(frozen=True)
+class FileAsset:
+    """One destination of a file asset of ``<stack>.assets.json``, as cdk-assets publishes it."""
+
+    source: Path  # the staged file, or the staged folder that is zipped
+    packaging: str  # "file" or "zip"
+    bucket: str
+    key: str
+
+
+@dataclass(frozen=True)
 class ShippedFunction:
     """One ``AWS::Lambda::Function`` of a template, as Lambda would load it."""
 
@@ -214,6 +226,43 @@ class Assembly:
         if len(found) != 1:
             raise AssertionError(f"{part} has {len(found)} resources of type {resource_type}")
         return str(found[0])
+
+    def file_assets(self, part: str, values: PhysicalValues | None = None) -> list[FileAsset]:
+        """The file assets of stack ``part`` (``<stack>.assets.json``), bucket names resolved
+        with the test account and region."""
+        values = values or PhysicalValues()
+        manifest_path = self.outdir / f"{self.stack_names[part]}.assets.json"
+        manifest = json.loads(manifest_path.read_text())
+        pseudo = {
+            "AWS::AccountId": values.account,
+            "AWS::Region": values.region,
+            "AWS::Partition": PARTITION,
+        }
+        found = []
+        for asset in manifest.get("files", {}).values():
+            source = self.outdir / asset["source"]["path"]
+            for destination in asset["destinations"].values():
+                bucket = _SUB_VARIABLE.sub(lambda m: pseudo[m.group(1)], destination["bucketName"])
+                found.append(
+                    FileAsset(
+                        source=source,
+                        packaging=asset["source"].get("packaging", "file"),
+                        bucket=bucket,
+                        key=destination["objectKey"],
+                    )
+                )
+        return found
+
+    def publish(self, part: str, s3: Any, values: PhysicalValues | None = None) -> None:
+        """Upload stack ``part``'s file assets with the client ``s3`` (buckets created when
+        missing), as ``cdk-assets`` does before a deploy."""
+        existing = {bucket["Name"] for bucket in s3.list_buckets()["Buckets"]}
+        for asset in self.file_assets(part, values):
+            if asset.bucket not in existing:
+                s3.create_bucket(Bucket=asset.bucket)
+                existing.add(asset.bucket)
+            path = asset.source if asset.packaging == "file" else self.asset_zip(asset.source)
+            s3.upload_file(str(path), asset.bucket, asset.key)
 
     # -- Lambda functions -----------------------------------------------------------------
 

@@ -101,3 +101,63 @@ def test_main_returns_2_with_one_line_on_bad_input(
     )
     assert code == 2
     assert capsys.readouterr().err.startswith("error: no .csv files under")
+
+
+def test_a_test_split_without_positives_gives_strict_json_with_null(tmp_path: Path) -> None:
+    """Defect 12: ROC AUC is undefined without both classes; evaluation.json must stay JSON
+    (a bare NaN breaks the pipeline's JsonGet and Studio) and F1 stays a number."""
+    predictions = tmp_path / "predictions"
+    predictions.mkdir()
+    (predictions / "features.csv.out").write_text("0,0.9\n0,0.8\n1,0.6\n")
+    labels = tmp_path / "labels.csv"
+    labels.write_text("0\n0\n0\n")
+
+    evaluation.score(predictions, labels, tmp_path / "evaluation")
+
+    text = (tmp_path / "evaluation" / "evaluation.json").read_text()
+
+    def refuse(constant: str) -> None:
+        raise AssertionError(f"evaluation.json holds {constant}")
+
+    metrics = json.loads(text, parse_constant=refuse)["binary_classification_metrics"]
+    assert metrics["auc"]["value"] is None
+    assert metrics["pr_auc"]["value"] is None
+    assert metrics["f1"]["value"] == 0.0
+
+
+def test_the_clarify_config_is_what_the_sdk_would_write(tmp_path: Path) -> None:
+    """The analysis config PrepareTest writes equals the SDK's for the same bias question
+    (``BiasConfig`` + ``DataConfig``, the generator behind ClarifyProcessor), under the name
+    the Clarify container reads."""
+    from sagemaker.clarify import BiasConfig, DataConfig, _AnalysisConfigGenerator
+
+    path = evaluation.write_analysis_config(
+        tmp_path, target="is_fraud", facet="state", positive_label="1"
+    )
+    assert path.name == "analysis_config.json"
+    data = DataConfig(
+        s3_data_input_path="s3://unused/input",
+        s3_output_path="s3://unused/output",
+        label="is_fraud",
+        dataset_type="text/csv",
+    )
+    bias = BiasConfig(label_values_or_threshold=[1], facet_name="state")
+    expected = _AnalysisConfigGenerator.bias_pre_training(data, bias, "all")
+    expected["methods"]["report"] = {"name": "report", "title": "Analysis Report"}
+    assert json.loads(path.read_text()) == expected
+
+
+def test_prepare_writes_the_clarify_config_for_the_runs_target(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The job's paths are under /opt/ml; SAGEMAKER_BASE_DIR stands for it outside SageMaker."""
+    monkeypatch.setenv("SAGEMAKER_BASE_DIR", str(tmp_path / "opt-ml"))
+    write_split(tmp_path / "opt-ml" / "processing" / "input")
+    code = evaluation.main(
+        ["prepare", "--target", "is_fraud", "--bias-facet", "state", "--positive-label", "1"]
+    )
+    assert code == 0
+    processing = tmp_path / "opt-ml" / "processing"
+    assert (processing / "output" / "features.csv").is_file()
+    config = json.loads((processing / "clarify" / "analysis_config.json").read_text())
+    assert (config["label"], config["facet"]) == ("is_fraud", [{"name_or_index": "state"}])

@@ -163,7 +163,8 @@ def test_quotas_check_then_start_on_the_deployed_pipeline(
             ("ml.m5.4xlarge for processing job usage", 1, 2, 0),
             ("ml.m5.4xlarge for training job usage", 1, 2, 0),
             ("ml.m5.large for transform job usage", 1, 2, 0),
-            ("ml.m5.large for endpoint usage", 2, 4, 0),
+            # A blue/green switch adds one fleet to what is in use (the live one is counted).
+            ("ml.m5.large for endpoint usage", 1, 4, 0),
         }
 
         argv = ["pipeline", "start", "--env", "dev", "--param", "MaxCandidates=3", "--name", "r1"]

@@ -1,4 +1,7 @@
-"""The preflight Lambda step's input/output contract (AWS calls stubbed at the boto3 boundary)."""
+"""The QuotaPreflight Lambda as it ships: its staged code and layer, its template's environment,
+SageMaker in moto and Service Quotas stubbed (moto lacks it for SageMaker). Its outputs are the
+ones the synthesized pipeline declares, and its environment is read by the same settings class
+the Training stack writes it with."""
 
 from __future__ import annotations
 
@@ -6,78 +9,103 @@ from typing import Any
 
 import pytest
 
-from lambdas.quota_preflight import handler as preflight_handler
-from mlops.errors import InputError
-from mlops.training.quotas import Decision
+from mlops.training.names import Step
+from mlops.training.settings import PreflightSettings
+from tests.pipeline.definition import shipped_definition
+from tests.pipeline.expressions import Evaluator, typed_parameters
+from tests.pipeline.world import quota_stubs, run_quotas
+from tests.shipped.assembly import PhysicalValues, ShippedFunction
+from tests.shipped.fixtures import MotoServer
+from tests.shipped.lambdas import invoke
+from tests.synth import Synthesized
 
-EVENT = {
-    "processing_instance_type": "ml.m5.xlarge",
-    "transform_instance_type": "ml.m5.large",
-    "automl_processing_instance_type": "ml.m5.4xlarge",
-    "automl_training_instance_type": "ml.m5.4xlarge",
-    "automl_training_instances": 1,
-    "endpoint_instance_type": "ml.m5.large",
-    "endpoint_instance_count": 1,
-}
+LAMBDA_TYPES = {"Boolean": bool, "String": str}
 
 
-@pytest.fixture
-def captured(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
-    """Replace the AWS-facing preflight by a recorder returning a fallback decision."""
-    seen: dict[str, Any] = {}
+@pytest.fixture(scope="module")
+def function(dev: Synthesized) -> ShippedFunction:
+    return dev.assembly.function("training", "TrainingQuotaPreflight")
 
-    def fake_preflight(needs: Any, **kwargs: Any) -> Decision:
-        seen["needs"] = needs
-        seen.update(kwargs)
-        return Decision(
-            verdict="fallback",
-            checks=(),
-            instance_types={"processing job": "ml.c5.xlarge", "transform job": "ml.m5.large"},
-            message="Proceeding with fallback: processing job on ml.c5.xlarge",
-        )
 
-    monkeypatch.setattr(preflight_handler, "preflight", fake_preflight)
-    return seen
+@pytest.fixture(scope="module")
+def step(dev: Synthesized) -> dict[str, Any]:
+    definition, _ = shipped_definition(dev.assembly, "training", PhysicalValues())
+    return dict(definition.steps[Step.QUOTA_PREFLIGHT].step)
+
+
+@pytest.fixture(scope="module")
+def event(dev: Synthesized, step: dict[str, Any]) -> dict[str, Any]:
+    """The step's inputs as the pipeline sends them with the default parameters."""
+    definition, _ = shipped_definition(dev.assembly, "training", PhysicalValues())
+    evaluate = Evaluator(
+        definition, typed_parameters(definition, {}), {}, lambda _: {}, lambda _: ""
+    )
+    return dict(evaluate(step["Arguments"], where=Step.QUOTA_PREFLIGHT))
 
 
 def test_outputs_match_the_pipeline_lambda_outputs(
-    captured: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+    dev: Synthesized,
+    function: ShippedFunction,
+    step: dict[str, Any],
+    event: dict[str, Any],
+    moto_server: MotoServer,
 ) -> None:
-    monkeypatch.setenv("FALLBACK_INSTANCE_TYPE", "ml.c5.xlarge")
-    monkeypatch.setenv("REQUEST_QUOTA_INCREASE", "true")
-    output = preflight_handler.handler(dict(EVENT), None)
-    # Exactly the LambdaOutputs the pipeline definition declares, with their types.
-    assert output == {
-        "proceed": True,
-        "verdict": "fallback",
-        "message": "Proceeding with fallback: processing job on ml.c5.xlarge",
-        "processing_instance_type": "ml.c5.xlarge",
-        "transform_instance_type": "ml.m5.large",
-    }
-    assert captured["fallback_instance_type"] == "ml.c5.xlarge"
-    assert captured["request_increase"] is True
-    assert len(captured["needs"]) == 5
+    invocation = invoke(
+        dev.assembly,
+        function,
+        event,
+        endpoint_url=moto_server.endpoint_url,
+        stubs=quota_stubs(run_quotas()),
+        least_privilege_key="quota_preflight",
+    )
+    output = invocation.returned()
+    declared = {o["OutputName"]: o["OutputType"] for o in step["OutputParameters"]}
+    assert set(output) == set(declared)
+    for name, kind in declared.items():
+        assert isinstance(output[name], LAMBDA_TYPES[kind]), (name, output[name])
+    assert (output["proceed"], output["verdict"]) == (True, "proceed")
+    assert output["processing_instance_type"] == event["processing_instance_type"]
 
 
-def test_settings_default_to_no_fallback_and_no_request(
-    captured: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+def test_the_environment_is_the_settings_the_stack_wrote(
+    dev: Synthesized, function: ShippedFunction
 ) -> None:
-    monkeypatch.delenv("FALLBACK_INSTANCE_TYPE", raising=False)
-    monkeypatch.delenv("REQUEST_QUOTA_INCREASE", raising=False)
-    preflight_handler.handler(dict(EVENT), None)
-    assert captured["fallback_instance_type"] is None
-    assert captured["request_increase"] is False
+    environment = dev.assembly.environment(function)
+    settings = PreflightSettings.from_environment(environment)
+    # cdk.json dev: training.fallback_instance_type, request_quota_increase left at false
+    assert settings == PreflightSettings(
+        fallback_instance_type="ml.m5.large", request_quota_increase=False
+    )
+    assert settings.to_environment() == environment
 
 
 def test_bad_environment_is_named(
-    captured: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+    dev: Synthesized, function: ShippedFunction, event: dict[str, Any], moto_server: MotoServer
 ) -> None:
-    monkeypatch.setenv("REQUEST_QUOTA_INCREASE", "yes")
-    with pytest.raises(InputError, match="REQUEST_QUOTA_INCREASE must be true or false"):
-        preflight_handler.handler(dict(EVENT), None)
-    assert "needs" not in captured
+    invocation = invoke(
+        dev.assembly,
+        function,
+        event,
+        endpoint_url=moto_server.endpoint_url,
+        environment_overrides={"REQUEST_QUOTA_INCREASE": "yes"},
+    )
+    assert invocation.raised() == (
+        "InputError: environment variable REQUEST_QUOTA_INCREASE='yes' is invalid; "
+        "allowed: true or false"
+    )
+    assert invocation.calls == []
 
 
-def test_bad_event_is_named(captured: dict[str, Any]) -> None:
-    with pytest.raises(InputError, match="transform_instance_type must be an instance type"):
-        preflight_handler.handler({**EVENT, "transform_instance_type": None}, None)
+def test_bad_event_is_named(
+    dev: Synthesized, function: ShippedFunction, event: dict[str, Any], moto_server: MotoServer
+) -> None:
+    invocation = invoke(
+        dev.assembly,
+        function,
+        {**event, "transform_instance_type": None},
+        endpoint_url=moto_server.endpoint_url,
+    )
+    assert invocation.raised().startswith(
+        "InputError: transform_instance_type must be an instance type like ml.m5.large"
+    )
+    assert invocation.calls == []

@@ -38,7 +38,7 @@ EVENT = {
     "automl_training_instance_type": "ml.m5.4xlarge",
     "automl_training_instances": 1,
     "endpoint_instance_type": "ml.m5.large",
-    "endpoint_instance_count": 1,  # blue/green: 2 endpoint instances during the switch
+    "endpoint_instance_count": 1,  # blue/green: one more fleet on top of the live one
 }
 FALLBACK = "ml.c5.xlarge"
 TRAINING = "ml.m5.4xlarge for training job usage"
@@ -194,7 +194,7 @@ def test_running_jobs_and_endpoints_change_the_verdict(account: Account) -> None
     # Autopilot's training and for the blue/green deployment (their types are fixed)
     account.training_job("other-training", "ml.m5.4xlarge", 2, running=True)
     account.endpoint("other-live", "ml.m5.large", 2, status="InService")
-    account.endpoint("other-scaling", "ml.m5.large", 1, status="Updating")
+    account.endpoint("other-scaling", "ml.m5.large", 2, status="Updating")
     account.quotas_listed()
     account.no_pending_request(TRAINING)
     account.no_pending_request(ENDPOINT)
@@ -205,5 +205,5 @@ def test_running_jobs_and_endpoints_change_the_verdict(account: Account) -> None
     assert full["message"] == (
         f"Stopped before starting: quota '{TRAINING}' is 2, 2 in use, 1 needed; "
         "request an increase in Service Quotas; "
-        f"quota '{ENDPOINT}' is 4, 3 in use, 2 needed; request an increase in Service Quotas"
+        f"quota '{ENDPOINT}' is 4, 4 in use, 1 needed; request an increase in Service Quotas"
     )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import boto3
@@ -11,6 +11,7 @@ from botocore.stub import Stubber
 
 from mlops.errors import InputError
 from mlops.training.quotas import (
+    ENDPOINT_HOLDING_STATUSES,
     Need,
     PreflightRequest,
     check,
@@ -66,6 +67,12 @@ class Fakes:
                 return
 
     def processing_jobs(self, jobs: list[tuple[str, str, int]]) -> None:
+        self.processing_clusters(
+            {name: {"InstanceCount": count, "InstanceType": kind} for name, kind, count in jobs}
+        )
+
+    def processing_clusters(self, clusters: dict[str, dict[str, Any]]) -> None:
+        """In-progress processing jobs, each described with its ``ClusterConfig``."""
         self.sagemaker_stub.add_response(
             "list_processing_jobs",
             {
@@ -76,29 +83,15 @@ class Fakes:
                         "CreationTime": "2024-01-01",
                         "ProcessingJobStatus": "InProgress",
                     }
-                    for name, _, _ in jobs
+                    for name in clusters
                 ]
             },
             {"StatusEquals": "InProgress"},
         )
-        for name, instance_type, count in jobs:
+        for name, cluster in clusters.items():
             self.sagemaker_stub.add_response(
                 "describe_processing_job",
-                {
-                    "ProcessingJobName": name,
-                    "ProcessingJobArn": f"arn:aws:sagemaker:us-east-1:1:processing-job/{name}",
-                    "ProcessingResources": {
-                        "ClusterConfig": {
-                            "InstanceCount": count,
-                            "InstanceType": instance_type,
-                            "VolumeSizeInGB": 30,
-                        }
-                    },
-                    "AppSpecification": {"ImageUri": "image"},
-                    "RoleArn": "arn:aws:iam::111111111111:role/r",
-                    "ProcessingJobStatus": "InProgress",
-                    "CreationTime": "2024-01-01",
-                },
+                _processing_job(name, cluster),
                 {"ProcessingJobName": name},
             )
 
@@ -162,7 +155,7 @@ def test_fallback_type_chosen_when_preferred_is_short(fakes: Fakes) -> None:
 def test_fixed_type_work_never_falls_back(fakes: Fakes) -> None:
     endpoint = "ml.m5.large for endpoint usage"
     fakes.applied([quota(endpoint, 1, "L-EP")])
-    for status in ("InService", "Creating", "Updating", "SystemUpdating"):
+    for status in ENDPOINT_HOLDING_STATUSES:
         fakes.sagemaker_stub.add_response(
             "list_endpoints", {"Endpoints": []}, {"StatusEquals": status}
         )
@@ -175,6 +168,7 @@ def test_fixed_type_work_never_falls_back(fakes: Fakes) -> None:
     # Then the run stops: the endpoint's type is fixed, no fallback quota is even looked up
     assert decision.verdict == "stop"
     assert decision.instance_types == {"endpoint": "ml.m5.large"}
+    assert "'ml.m5.large for endpoint usage' is 1, 0 in use, 2 needed" in decision.message
 
 
 def test_pending_request_is_reported_and_not_duplicated(fakes: Fakes) -> None:
@@ -236,35 +230,76 @@ def test_applied_quotas_are_paginated_and_defaults_fill_in(fakes: Fakes) -> None
     assert "3 (default)" in table
 
 
-def test_same_quota_needs_are_merged_not_double_counted() -> None:
+def test_needs_of_one_stage_add_up_and_stages_take_the_larger() -> None:
+    """Defect 7: steps running at the same time need the sum on a shared quota (it was max)."""
     from mlops.training.quotas import _merge
 
     merged = _merge(
-        [Need("processing job", "ml.m5.xlarge", 1, "a"), Need("processing job", "ml.m5.xlarge", 2)]
+        [
+            Need("processing job", "ml.m5.xlarge", 4, "partition", stage="partition"),
+            Need("processing job", "ml.m5.xlarge", 1, "test preparation", stage="autopilot"),
+            Need("processing job", "ml.m5.xlarge", 1, "Clarify", stage="autopilot"),
+            Need("processing job", "ml.m5.xlarge", 2, "Autopilot", stage="autopilot"),
+        ]
     )
-    assert [(n.count, n.purpose) for n in merged] == [(2, "a")]
+    assert [(n.count, n.purpose) for n in merged] == [
+        (4, "partition, test preparation, Clarify, Autopilot")
+    ]
+    merged = _merge(
+        [
+            Need("processing job", "ml.m5.xlarge", 1, stage="autopilot"),
+            Need("processing job", "ml.m5.xlarge", 1, stage="autopilot"),
+            Need("processing job", "ml.m5.xlarge", 1, stage="autopilot"),
+            Need("processing job", "ml.m5.xlarge", 2, stage="scoring"),
+        ]
+    )
+    assert [n.count for n in merged] == [3]
 
 
-def test_preflight_request_parses_lambda_inputs_and_builds_blue_green_needs() -> None:
+EVENT = {
+    "processing_instance_type": "ml.m5.xlarge",
+    "transform_instance_type": "ml.m5.large",
+    "automl_processing_instance_type": "ml.m5.4xlarge",
+    "automl_training_instance_type": "ml.m5.4xlarge",
+    "endpoint_instance_type": "ml.m5.large",
+}
+
+
+def test_preflight_request_parses_lambda_inputs_and_builds_stage_needs() -> None:
     request = PreflightRequest.from_event(
         {
-            "processing_instance_type": "ml.m5.xlarge",
-            "transform_instance_type": "ml.m5.large",
-            "automl_processing_instance_type": "ml.m5.4xlarge",
-            "automl_training_instance_type": "ml.m5.4xlarge",
-            "endpoint_instance_type": "ml.m5.large",
+            **EVENT,
             "automl_training_instances": "3",
             "endpoint_instance_count": 2,
+            "partition_instance_count": 4,
         }
     )
-    needs = {(n.usage, n.instance_type): n.count for n in request.needs()}
+    from mlops.training.quotas import _merge
+
+    needs = {(n.usage, n.instance_type): n.count for n in _merge(request.needs())}
     assert needs == {
-        ("processing job", "ml.m5.xlarge"): 2,
+        ("processing job", "ml.m5.xlarge"): 4,  # the partition stage is the largest
         ("processing job", "ml.m5.4xlarge"): 1,
         ("training job", "ml.m5.4xlarge"): 3,
         ("transform job", "ml.m5.large"): 1,
-        ("endpoint", "ml.m5.large"): 4,
+        ("endpoint", "ml.m5.large"): 2,
     }
+
+
+def test_our_processing_and_autopilots_add_up_when_they_share_a_type() -> None:
+    """Defect 7: test preparation, Clarify and Autopilot's processing run together."""
+    from mlops.training.quotas import _merge
+
+    request = PreflightRequest.from_event({**EVENT, "processing_instance_type": "ml.m5.4xlarge"})
+    needs = {(n.usage, n.instance_type): n.count for n in _merge(request.needs())}
+    assert needs[("processing job", "ml.m5.4xlarge")] == 3
+
+
+def test_the_endpoint_needs_one_more_fleet_not_two() -> None:
+    """Defect 8: current use already counts a live endpoint's fleet; blue/green adds one."""
+    request = PreflightRequest.from_event({**EVENT, "endpoint_instance_count": 3})
+    [endpoint] = [n for n in request.needs() if n.usage == "endpoint"]
+    assert (endpoint.count, endpoint.fallback_allowed) == (3, False)
 
 
 @pytest.mark.parametrize(
@@ -273,19 +308,12 @@ def test_preflight_request_parses_lambda_inputs_and_builds_blue_green_needs() ->
         ({"processing_instance_type": "m5.xlarge"}, "processing_instance_type must be"),
         ({"endpoint_instance_count": "two"}, "endpoint_instance_count must be a whole number"),
         ({"automl_training_instances": 0}, "automl_training_instances must be >= 1"),
+        ({"partition_instance_count": -1}, "partition_instance_count must be >= 1"),
     ],
 )
 def test_preflight_request_rejects_bad_inputs(change: dict[str, Any], message: str) -> None:
-    event = {
-        "processing_instance_type": "ml.m5.xlarge",
-        "transform_instance_type": "ml.m5.large",
-        "automl_processing_instance_type": "ml.m5.4xlarge",
-        "automl_training_instance_type": "ml.m5.4xlarge",
-        "endpoint_instance_type": "ml.m5.large",
-        **change,
-    }
     with pytest.raises(InputError, match=message):
-        PreflightRequest.from_event(event)
+        PreflightRequest.from_event({**EVENT, **change})
 
 
 def test_preflight_output_is_flat_with_chosen_types(fakes: Fakes) -> None:
@@ -324,7 +352,7 @@ def test_a_deployment_in_progress_holds_its_own_fleet(fakes: Fakes) -> None:
     endpoint_quota = "ml.m5.large for endpoint usage"
     fakes.applied([quota(endpoint_quota, 6, "L-EP")])
     listed = {"Creating": "new-ep", "Updating": "switching-ep"}
-    for status in ("InService", "Creating", "Updating", "SystemUpdating"):
+    for status in ENDPOINT_HOLDING_STATUSES:
         found = [_endpoint_summary(listed[status], status)] if status in listed else []
         fakes.sagemaker_stub.add_response(
             "list_endpoints", {"Endpoints": found}, {"StatusEquals": status}
@@ -393,3 +421,138 @@ def test_a_deployment_in_progress_holds_its_own_fleet(fakes: Fakes) -> None:
     assert decision.checks[0].in_use == 5
     assert decision.verdict == "stop"
     assert f"'{endpoint_quota}' is 6, 5 in use, 2 needed" in decision.message
+
+
+# Defect 9: usage counting must neither crash nor miss instances.
+
+
+def _processing_job(name: str, cluster: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "ProcessingJobName": name,
+        "ProcessingJobArn": f"arn:aws:sagemaker:us-east-1:1:processing-job/{name}",
+        "ProcessingResources": {"ClusterConfig": {"VolumeSizeInGB": 30, **cluster}},
+        "AppSpecification": {"ImageUri": "image"},
+        "RoleArn": "arn:aws:iam::111111111111:role/r",
+        "ProcessingJobStatus": "InProgress",
+        "CreationTime": "2024-01-01",
+    }
+
+
+def test_jobs_on_instance_preferences_count_on_the_selected_type(fakes: Fakes) -> None:
+    fakes.applied([quota(PROCESSING, 4, "L-PROC")])
+    jobs: dict[str, dict[str, Any]] = {
+        "flexible": {  # SageMaker chose ml.m5.xlarge from the preferences
+            "InstancePreferences": [
+                {"InstanceType": "ml.c5.xlarge", "InstanceCount": 1},
+                {"InstanceType": "ml.m5.xlarge", "InstanceCount": 3},
+            ],
+            "SelectedInstanceType": "ml.m5.xlarge",
+            "SelectedInstanceCount": 3,
+        },
+        "undecided": {  # not selected yet: no type to count against
+            "InstancePreferences": [{"InstanceType": "ml.m5.xlarge", "InstanceCount": 1}],
+        },
+    }
+    fakes.processing_clusters(jobs)
+    [result] = check([Need("processing job", "ml.m5.xlarge", 1)], **fakes.clients)
+    assert result.in_use == 3
+
+
+def _endpoints(fakes: Fakes, endpoints: list[tuple[str, str, Callable[[], None]]]) -> None:
+    """list_endpoints per holding status, each followed by what describing its endpoints
+    answers (``(name, status, stub the describe calls)``), in the order the counter asks."""
+    for status in ENDPOINT_HOLDING_STATUSES:
+        found = [(name, describe) for name, s, describe in endpoints if s == status]
+        fakes.sagemaker_stub.add_response(
+            "list_endpoints",
+            {"Endpoints": [_endpoint_summary(name, status) for name, _ in found]},
+            {"StatusEquals": status},
+        )
+        for _, describe in found:
+            describe()
+
+
+def _describe_live(fakes: Fakes, name: str, status: str, count: int) -> None:
+    fakes.sagemaker_stub.add_response(
+        "describe_endpoint",
+        {
+            **_endpoint_summary(name, status),
+            "EndpointConfigName": f"{name}-config",
+            "ProductionVariants": [{"VariantName": "primary", "CurrentInstanceCount": count}],
+        },
+        {"EndpointName": name},
+    )
+
+
+def _describe_config(fakes: Fakes, name: str) -> None:
+    fakes.sagemaker_stub.add_response(
+        "describe_endpoint_config",
+        {
+            "EndpointConfigName": f"{name}-config",
+            "EndpointConfigArn": f"arn:aws:sagemaker:us-east-1:1:endpoint-config/{name}",
+            "ProductionVariants": [{"VariantName": "primary", "InstanceType": "ml.m5.large"}],
+            "CreationTime": "2024-01-01",
+        },
+        {"EndpointConfigName": f"{name}-config"},
+    )
+
+
+def test_endpoints_rolling_back_hold_their_instances(fakes: Fakes) -> None:
+    fakes.applied([quota("ml.m5.large for endpoint usage", 10, "L-EP")])
+
+    def live(name: str, status: str, count: int) -> Callable[[], None]:
+        def describe() -> None:
+            _describe_live(fakes, name, status, count)
+            _describe_config(fakes, name)
+
+        return describe
+
+    _endpoints(
+        fakes,
+        [
+            ("back", "RollingBack", live("back", "RollingBack", 2)),
+            ("stuck", "UpdateRollbackFailed", live("stuck", "UpdateRollbackFailed", 3)),
+        ],
+    )
+    [result] = check([Need("endpoint", "ml.m5.large", 1)], **fakes.clients)
+    assert result.in_use == 5
+
+
+def test_an_endpoint_whose_config_was_deleted_is_skipped_and_logged(
+    fakes: Fakes, caplog: pytest.LogCaptureFixture
+) -> None:
+    """One team's endpoint without its config must not stop every preflight and deploy."""
+    fakes.applied([quota("ml.m5.large for endpoint usage", 10, "L-EP")])
+
+    def orphan() -> None:
+        _describe_live(fakes, "orphan", "InService", 4)
+        fakes.sagemaker_stub.add_client_error(
+            "describe_endpoint_config",
+            service_error_code="ValidationException",
+            service_message='Could not find endpoint configuration "orphan-config".',
+            expected_params={"EndpointConfigName": "orphan-config"},
+        )
+
+    def fine() -> None:
+        _describe_live(fakes, "fine", "InService", 2)
+        _describe_config(fakes, "fine")
+
+    _endpoints(fakes, [("orphan", "InService", orphan), ("fine", "InService", fine)])
+    [result] = check([Need("endpoint", "ml.m5.large", 1)], **fakes.clients)
+    assert result.in_use == 2
+    assert "orphan-config" in caplog.text
+
+
+def test_other_errors_while_counting_are_not_hidden(fakes: Fakes) -> None:
+    fakes.applied([quota("ml.m5.large for endpoint usage", 10, "L-EP")])
+
+    fakes.sagemaker_stub.add_response(
+        "list_endpoints",
+        {"Endpoints": [_endpoint_summary("secret", "InService")]},
+        {"StatusEquals": "InService"},
+    )
+    fakes.sagemaker_stub.add_client_error(
+        "describe_endpoint", service_error_code="AccessDeniedException"
+    )
+    with pytest.raises(Exception, match="AccessDeniedException"):
+        check([Need("endpoint", "ml.m5.large", 1)], **fakes.clients)

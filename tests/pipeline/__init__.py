@@ -1,0 +1,1 @@
+"""The offline executor of the synthesized SageMaker Pipeline (docs/training.md, "Testing")."""
