@@ -22,6 +22,7 @@ _FEATURES: tuple[str, ...] = (
     "mlops.teardown.cli",
     "mlops.training.cli",
     "mlops.deployment.cli",
+    "mlops.experiments.cli",
 )
 
 
