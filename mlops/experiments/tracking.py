@@ -112,7 +112,7 @@ class TrackingClient:
         credentials: Any = None,
         timeout: float = 10.0,
         attempts: int = 3,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] | None = None,
     ) -> None:
         self.app = AppArn.parse(app_arn)
         self.endpoint = self.app.endpoint()
@@ -125,7 +125,7 @@ class TrackingClient:
         self._credentials = credentials
         self.timeout = timeout
         self.attempts = max(1, attempts)
-        self._sleep = sleep
+        self._sleep = sleep or time.sleep
 
     # -- transport -----------------------------------------------------------------------------
 

@@ -141,7 +141,9 @@ def mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MlflowSe
     http_server = make_server("127.0.0.1", 0, _Recorder(app, server), threaded=True)
     threading.Thread(target=http_server.serve_forever, daemon=True).start()
     server.url = server.backend_url = f"http://127.0.0.1:{http_server.server_port}"
-    with urllib.request.urlopen(f"{server.url}/health", timeout=30) as response:
+    # The first store call creates the SQLite schema: part of the startup cost.
+    ready = f"{server.url}/api/2.0/mlflow/experiments/get-by-name?experiment_name=Default"
+    with urllib.request.urlopen(ready, timeout=60) as response:
         assert response.status == 200
     server.startup_seconds = time.monotonic() - started
     print(f"\nmlflow tracking server ready in {server.startup_seconds:.1f}s")
