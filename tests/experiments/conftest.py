@@ -157,3 +157,28 @@ def tracking(mlflow_server: MlflowServer, monkeypatch: pytest.MonkeyPatch) -> Ml
     monkeypatch.setenv("SAGEMAKER_MLFLOW_CUSTOM_ENDPOINT", mlflow_server.url)
     mlflow_server.received.clear()
     return mlflow_server
+
+
+# MLflow REST path -> the sagemaker-mlflow action naming it (Service Authorization Reference).
+REST_ACTIONS = {
+    "experiments/get-by-name": "GetExperimentByName",
+    "experiments/create": "CreateExperiment",
+    "runs/search": "SearchRuns",
+    "runs/create": "CreateRun",
+    "runs/log-batch": "LogBatch",
+    "runs/update": "UpdateRun",
+}
+
+
+def record_mlflow_calls(function_key: str, received: list[Received]) -> None:
+    """Add a shipped function's MLflow REST calls to the least-privilege proof: each needs
+    ``sagemaker:CallMlflowAppApi`` and its ``sagemaker-mlflow`` action on the app."""
+    from tests.security.recorder import RECORDER
+
+    for request in received:
+        if "x-sm-mlflow-app-arn" not in request.headers:
+            continue  # the tests' own reader
+        path = request.path.split("?")[0].removeprefix("/api/2.0/mlflow/")
+        app = request.headers["x-sm-mlflow-app-arn"]
+        RECORDER.calls.add((function_key, "sagemaker-mlflow", REST_ACTIONS[path], app))
+        RECORDER.calls.add((function_key, "sagemaker", "CallMlflowAppApi", app))
