@@ -34,7 +34,7 @@ from mlops.constants import PIPELINES_PREFIX, TAG_ENVIRONMENT
 from mlops.experiments.names import mlflow_app_name
 from mlops.experiments.step import STATUS_EVENT
 from mlops.training.names import pipeline_name
-from stacks.config import EnvironmentConfig
+from stacks.config import ConfigError, EnvironmentConfig
 from stacks.constructs.dead_letter_queue import alarm_on_dead_letters, dead_letter_queue
 from stacks.constructs.python_function import PythonFunction
 from stacks.data_stack import DataResources
@@ -125,6 +125,28 @@ MLFLOW_ACTIONS = tuple(
     )
 )
 FAILED_STATUSES = ("Failed", "Stopped")
+# Regions whose CloudFormation offers AWS::SageMaker::MlflowApp (cfn-lint's provider schemas;
+# tests/experiments/test_infra.py keeps the two equal). Elsewhere, synth stops with a ConfigError.
+MLFLOW_APP_REGIONS = frozenset(
+    {
+        "ap-northeast-1", "ap-northeast-2", "ap-south-1", "ap-southeast-1", "ap-southeast-2",
+        "ca-central-1", "eu-central-1", "eu-isoe-west-1", "eu-north-1", "eu-west-1",
+        "eu-west-2", "eu-west-3", "eusc-de-east-1", "sa-east-1", "us-east-1", "us-east-2",
+        "us-iso-east-1", "us-iso-west-1", "us-isob-east-1", "us-isob-west-1",
+        "us-isof-east-1", "us-isof-south-1", "us-west-1", "us-west-2",
+    }
+)  # fmt: skip
+
+
+def check_region(config: EnvironmentConfig) -> None:
+    """Stop synth where CloudFormation has no MLflow apps (an agnostic stack is not checked)."""
+    if config.region and config.region not in MLFLOW_APP_REGIONS:
+        raise ConfigError(
+            f"environments.{config.name}.experiments.enabled",
+            True,
+            f"AWS::SageMaker::MlflowApp is not offered in {config.region}; "
+            "set experiments.enabled to false there",
+        )
 
 
 @dataclass(frozen=True)
@@ -143,6 +165,7 @@ class Experiments(Construct):
         super().__init__(scope, construct_id)
         stack = cdk.Stack.of(self)
         settings = config.experiments
+        check_region(config)
         name = mlflow_app_name(config.name)
         bucket = data.artifacts_bucket
 

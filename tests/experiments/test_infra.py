@@ -12,7 +12,12 @@ import botocore
 import pytest
 
 from mlops.experiments.names import mlflow_app_name
-from stacks.constructs.experiments import APP_API_ACTION, LOGGER_MLFLOW_ACTIONS, MLFLOW_ACTIONS
+from stacks.constructs.experiments import (
+    APP_API_ACTION,
+    LOGGER_MLFLOW_ACTIONS,
+    MLFLOW_ACTIONS,
+    MLFLOW_APP_REGIONS,
+)
 from tests.synth import Synthesized
 
 SCHEMAS = Path(__file__).parents[2] / ".venv/lib/python3.11/site-packages/cfnlint/data/schemas"
@@ -204,3 +209,27 @@ def test_the_schema_knows_every_property_we_set(dev: Synthesized) -> None:
     _, app = _app(dev)
     assert set(app["Properties"]) <= set(schema["properties"])
     assert set(schema["required"]) <= set(app["Properties"])
+
+
+def test_mlflow_app_regions_are_cloudformations() -> None:
+    offered = {
+        path.stem
+        for path in (SCHEMAS / "providers").glob("*.json")
+        if '"AWS::SageMaker::MlflowApp"' in path.read_text()
+    }
+    assert offered == MLFLOW_APP_REGIONS
+
+
+def test_a_region_without_mlflow_apps_stops_synth_with_one_line() -> None:
+    from stacks.config import ConfigError, load_environment
+    from stacks.constructs.experiments import check_region
+
+    config = load_environment({"environments": {"dev": {"region": "af-south-1"}}})
+    with pytest.raises(ConfigError) as raised:
+        check_region(config)
+    assert str(raised.value) == (
+        "config error at environments.dev.experiments.enabled: got True; "
+        "AWS::SageMaker::MlflowApp is not offered in af-south-1; "
+        "set experiments.enabled to false there"
+    )
+    check_region(load_environment({"environments": {"dev": {"region": "eu-west-1"}}}))
