@@ -17,11 +17,13 @@ Two events reach it (``lambdas/experiment_logger``), both ending in
         "status": "Succeeded"}                             # optional, default Succeeded
 
 2. **A pipeline execution status change** from EventBridge (``detail-type`` "SageMaker Model
-   Building Pipeline Execution Status Change", Failed or Stopped): no step runs after a failed
-   one, so a run that fails after training is logged from here, with its status, parameters
-   (ListPipelineParametersForExecution), failure reason (DescribePipelineExecution), the
-   registered package if any (ListPipelineExecutionSteps) and whatever reports the run had
-   already written under its run folder (:func:`run_folder`).
+   Building Pipeline Execution Status Change": Succeeded, Failed or Stopped): no step runs after
+   a failed one, so a run that fails after training is logged from here, with its status,
+   parameters (ListPipelineParametersForExecution), failure reason (DescribePipelineExecution),
+   the registered package if any (ListPipelineExecutionSteps) and whatever reports the run had
+   already written under its run folder (:func:`run_folder`). A succeeded run is logged the same
+   way, so the record is complete with or without the step; the step adds what only it knows
+   (exact report URIs, explainability report, config hash, code version).
 
 Both return :meth:`LogResult.as_output`: ``status`` is ``logged``, ``unreachable`` or
 ``rejected``; logging alone never fails the pipeline run (the step succeeds and reports it).

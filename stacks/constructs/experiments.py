@@ -13,7 +13,8 @@
   also the SageMaker Model Registry ("Access required to AWS services for MLflow Apps",
   docs/experiments.md).
 - The run logger (``lambdas/experiment_logger``): the pipeline's logging step, and the target
-  of the pipeline's Failed/Stopped status events (no step runs after a failure).
+  of the pipeline's execution status events: every ended run (no step runs after a failure,
+  and until the step is wired, succeeded runs too).
 
 The app's ARN ends in a server-generated id (``mlflow-app/<MLflowAppId>``, Service
 Authorization Reference), so other stacks get it as a typed prop (``ExperimentsResources``).
@@ -124,7 +125,7 @@ MLFLOW_ACTIONS = tuple(
         "UpdateRun",
     )
 )
-FAILED_STATUSES = ("Failed", "Stopped")
+ENDED_STATUSES = ("Succeeded", "Failed", "Stopped")
 # Regions whose CloudFormation offers AWS::SageMaker::MlflowApp (cfn-lint's provider schemas;
 # tests/experiments/test_infra.py keeps the two equal). Elsewhere, synth stops with a ConfigError.
 MLFLOW_APP_REGIONS = frozenset(
@@ -319,11 +320,12 @@ class Experiments(Construct):
                 ],
             )
         )
-        # A failed or stopped run gets no logging step: its status event logs it instead.
-        self.failed_runs = events.Rule(
+        # Every ended run, from its status event: a failed or stopped run gets no logging step,
+        # and a succeeded one is logged even before (or without) the step, by its run folder.
+        self.ended_runs = events.Rule(
             self,
-            "FailedRunsRule",
-            description=f"{pipeline}: execution Failed or Stopped -> its MLflow run",
+            "EndedRunsRule",
+            description=f"{pipeline}: execution Succeeded, Failed or Stopped -> its MLflow run",
             event_pattern=events.EventPattern(
                 source=["aws.sagemaker"],
                 detail_type=[STATUS_EVENT],
@@ -333,7 +335,7 @@ class Experiments(Construct):
                             service="sagemaker", resource="pipeline", resource_name=pipeline
                         )
                     ],
-                    "currentPipelineExecutionStatus": list(FAILED_STATUSES),
+                    "currentPipelineExecutionStatus": list(ENDED_STATUSES),
                 },
             ),
             targets=[

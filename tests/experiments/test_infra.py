@@ -183,11 +183,11 @@ def test_the_run_logger_logs_to_this_app_and_reads_run_reports(dev: Synthesized)
     assert logger["Properties"]["DeadLetterConfig"]
 
 
-def test_failed_and_stopped_runs_reach_the_logger(dev: Synthesized) -> None:
+def test_every_ended_run_reaches_the_logger(dev: Synthesized) -> None:
     [rule] = dev.resources("experiments", "AWS::Events::Rule").values()
     pattern = rule["Properties"]["EventPattern"]
     assert pattern["detail-type"] == ["SageMaker Model Building Pipeline Execution Status Change"]
-    assert pattern["detail"]["currentPipelineExecutionStatus"] == ["Failed", "Stopped"]
+    assert pattern["detail"]["currentPipelineExecutionStatus"] == ["Succeeded", "Failed", "Stopped"]
     assert "pipeline/mlops-dev-training" in json.dumps(pattern["detail"]["pipelineArn"])
     [target] = rule["Properties"]["Targets"]
     assert target["DeadLetterConfig"] and target["RetryPolicy"]["MaximumRetryAttempts"] == 4

@@ -24,8 +24,8 @@ from tests.experiments.conftest import APP_ARN, MlflowServer, free_port, verify_
 PIPELINE = "mlops-dev-training"
 
 
-def execution_arn(suffix: str) -> str:
-    return f"arn:aws:sagemaker:us-east-1:123456789012:pipeline/{PIPELINE}/execution/{suffix}"
+def execution_arn(suffix: str, pipeline: str = PIPELINE) -> str:
+    return f"arn:aws:sagemaker:us-east-1:123456789012:pipeline/{pipeline}/execution/{suffix}"
 
 
 def evaluation() -> dict[str, Any]:

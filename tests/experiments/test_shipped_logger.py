@@ -9,14 +9,18 @@ from typing import Any
 import pytest
 from mlflow.tracking import MlflowClient
 
-from tests.experiments.conftest import APP_ARN, MlflowServer, record_mlflow_calls
+from tests.experiments.conftest import APP_ARN, MlflowServer, Received, record_mlflow_calls
 from tests.experiments.test_logging import SPLIT_REPORT, evaluation, execution_arn
 from tests.shipped.assembly import Assembly, PhysicalValues, ShippedFunction
 from tests.shipped.fixtures import MotoServer
-from tests.shipped.lambdas import Stub, invoke
+from tests.shipped.lambdas import Invocation, Stub, invoke
 from tests.synth import Synthesized
 
 BUCKET = "artifacts-bucket"
+# Pipelines of their own: their experiments do not exist yet, whatever ran before (the proof
+# needs the logger's CreateExperiment).
+STEP_PIPELINE = "mlops-dev-shipped-step"
+EVENT_PIPELINE = "mlops-dev-shipped-event"
 
 
 @pytest.fixture
@@ -31,6 +35,33 @@ def shipped(dev: Synthesized) -> tuple[Assembly, ShippedFunction, PhysicalValues
     return assembly, logger, values
 
 
+def _invoke(
+    shipped: tuple[Assembly, ShippedFunction, PhysicalValues],
+    moto_server: MotoServer,
+    event: dict[str, Any],
+    *,
+    mlflow_url: str,
+    stubs: list[Stub] | None = None,
+    received: list[Received] | None = None,
+) -> Invocation:
+    """Run the shipped logger on ``event``; with ``received``, its AWS and MLflow calls join
+    the least-privilege proof."""
+    assembly, logger, values = shipped
+    invocation = invoke(
+        assembly,
+        logger,
+        event,
+        endpoint_url=moto_server.endpoint_url,
+        values=values,
+        stubs=stubs or [],
+        environment_overrides={"SAGEMAKER_MLFLOW_CUSTOM_ENDPOINT": mlflow_url},
+        least_privilege_key="experiment_logger" if received is not None else None,
+    )
+    if received is not None:
+        record_mlflow_calls("experiment_logger", received)
+    return invocation
+
+
 def _put(moto: MotoServer, key: str, body: Any) -> str:
     moto.client("s3").put_object(Bucket=BUCKET, Key=key, Body=json.dumps(body).encode())
     return f"s3://{BUCKET}/{key}"
@@ -41,12 +72,11 @@ def test_the_logging_step_event_becomes_a_run(
     moto_server: MotoServer,
     tracking: MlflowServer,
 ) -> None:
-    assembly, logger, values = shipped
     moto_server.client("s3").create_bucket(Bucket=BUCKET)
     folder = "pipelines/dev/shipped-1"
     event = {
-        "pipeline_name": "mlops-dev-training",
-        "execution_arn": execution_arn("shipped-1"),
+        "pipeline_name": STEP_PIPELINE,
+        "execution_arn": execution_arn("shipped-1", STEP_PIPELINE),
         "environment": "dev",
         "config_hash": "cfg",
         "code_version": "code",
@@ -55,16 +85,9 @@ def test_the_logging_step_event_becomes_a_run(
         "split_report_uri": _put(moto_server, f"{folder}/splits/split-report.json", SPLIT_REPORT),
         "model_package_arn": "arn:aws:sagemaker:us-east-1:123456789012:model-package/g/9",
     }
-    invocation = invoke(
-        assembly,
-        logger,
-        event,
-        endpoint_url=moto_server.endpoint_url,
-        values=values,
-        environment_overrides={"SAGEMAKER_MLFLOW_CUSTOM_ENDPOINT": tracking.url},
-        least_privilege_key="experiment_logger",
+    invocation = _invoke(
+        shipped, moto_server, event, mlflow_url=tracking.url, received=tracking.received
     )
-    record_mlflow_calls("experiment_logger", tracking.received)
 
     output = invocation.returned()
     assert output["status"] == "logged", output
@@ -86,11 +109,10 @@ def test_a_failed_execution_event_logs_the_run_with_its_status(
     moto_server: MotoServer,
     tracking: MlflowServer,
 ) -> None:
-    assembly, logger, values = shipped
     moto_server.client("s3").create_bucket(Bucket=BUCKET)
     # Partition wrote its report before the run failed; Evaluate never ran.
     _put(moto_server, "pipelines/dev/shipped-f/splits/split-report.json", SPLIT_REPORT)
-    arn = execution_arn("shipped-f")
+    arn = execution_arn("shipped-f", EVENT_PIPELINE)
     event = {
         "version": "0",
         "source": "aws.sagemaker",
@@ -119,17 +141,14 @@ def test_a_failed_execution_event_logs_the_run_with_its_status(
             {"PipelineExecutionSteps": [{"StepName": "AutoML", "StepStatus": "Failed"}]},
         ),
     ]
-    invocation = invoke(
-        assembly,
-        logger,
+    invocation = _invoke(
+        shipped,
+        moto_server,
         event,
-        endpoint_url=moto_server.endpoint_url,
-        values=values,
+        mlflow_url=tracking.url,
         stubs=stubs,
-        environment_overrides={"SAGEMAKER_MLFLOW_CUSTOM_ENDPOINT": tracking.url},
-        least_privilege_key="experiment_logger",
+        received=tracking.received,
     )
-    record_mlflow_calls("experiment_logger", tracking.received)
 
     output = invocation.returned()
     assert output["status"] == "logged", output
@@ -140,19 +159,56 @@ def test_a_failed_execution_event_logs_the_run_with_its_status(
     assert run.data.metrics == {}
 
 
+def test_a_succeeded_execution_event_logs_metrics_and_the_registered_version(
+    shipped: tuple[Assembly, ShippedFunction, PhysicalValues],
+    moto_server: MotoServer,
+    tracking: MlflowServer,
+) -> None:
+    """Without the logging step, the status event alone records a succeeded run completely
+    enough: metrics from the run folder's evaluation.json, the version from RegisterModel."""
+    moto_server.client("s3").create_bucket(Bucket=BUCKET)
+    _put(moto_server, "pipelines/dev/shipped-s/evaluation/evaluation.json", evaluation())
+    arn = execution_arn("shipped-s", EVENT_PIPELINE)
+    package = "arn:aws:sagemaker:us-east-1:123456789012:model-package/fraud-detection/4"
+    event = {
+        "detail-type": "SageMaker Model Building Pipeline Execution Status Change",
+        "detail": {"pipelineExecutionArn": arn, "currentPipelineExecutionStatus": "Succeeded"},
+    }
+    stubs = [
+        Stub("sagemaker", "DescribePipelineExecution", {"PipelineExecutionArn": arn}),
+        Stub("sagemaker", "ListPipelineParametersForExecution", {"PipelineParameters": []}),
+        Stub(
+            "sagemaker",
+            "ListPipelineExecutionSteps",
+            {
+                "PipelineExecutionSteps": [
+                    {
+                        "StepName": "RegisterModel-RegisterModel",
+                        "StepStatus": "Succeeded",
+                        "Metadata": {"RegisterModel": {"Arn": package}},
+                    }
+                ]
+            },
+        ),
+    ]
+    invocation = _invoke(shipped, moto_server, event, mlflow_url=tracking.url, stubs=stubs)
+
+    output = invocation.returned()
+    run = MlflowClient(tracking_uri=tracking.backend_url).get_run(output["run_id"])
+    assert run.info.status == "FINISHED"
+    assert run.data.metrics["f1"] == pytest.approx(2 / 3)
+    assert run.data.tags["mlops.model_package_arn"] == package
+    assert run.data.tags["mlops.artifact.evaluation"] == (
+        f"s3://{BUCKET}/pipelines/dev/shipped-s/evaluation/evaluation.json"
+    )
+    assert "mlops.artifact.split_report" not in run.data.tags  # not written: no link
+
+
 def test_an_unreachable_app_does_not_fail_the_step(
     shipped: tuple[Assembly, ShippedFunction, PhysicalValues], moto_server: MotoServer
 ) -> None:
-    assembly, logger, values = shipped
     event = {"pipeline_name": "mlops-dev-training", "execution_arn": execution_arn("down")}
-    invocation = invoke(
-        assembly,
-        logger,
-        event,
-        endpoint_url=moto_server.endpoint_url,
-        values=values,
-        environment_overrides={"SAGEMAKER_MLFLOW_CUSTOM_ENDPOINT": "http://127.0.0.1:9"},
-    )
+    invocation = _invoke(shipped, moto_server, event, mlflow_url="http://127.0.0.1:9")
 
     output = invocation.returned()
     assert output["status"] == "unreachable"
