@@ -17,10 +17,10 @@ from tests.shipped.lambdas import Invocation, Stub, invoke
 from tests.synth import Synthesized
 
 BUCKET = "artifacts-bucket"
-# Pipelines of their own: their experiments do not exist yet, whatever ran before (the proof
-# needs the logger's CreateExperiment).
+# The step's experiment does not exist yet, whatever ran before (the proof needs the logger's
+# CreateExperiment). Status events name executions of the environment's own pipeline: the
+# role may read no other pipeline's executions.
 STEP_PIPELINE = "mlops-dev-shipped-step"
-EVENT_PIPELINE = "mlops-dev-shipped-event"
 
 
 @pytest.fixture
@@ -112,7 +112,7 @@ def test_a_failed_execution_event_logs_the_run_with_its_status(
     moto_server.client("s3").create_bucket(Bucket=BUCKET)
     # Partition wrote its report before the run failed; Evaluate never ran.
     _put(moto_server, "pipelines/dev/shipped-f/splits/split-report.json", SPLIT_REPORT)
-    arn = execution_arn("shipped-f", EVENT_PIPELINE)
+    arn = execution_arn("shipped-f")
     event = {
         "version": "0",
         "source": "aws.sagemaker",
@@ -168,7 +168,7 @@ def test_a_succeeded_execution_event_logs_metrics_and_the_registered_version(
     enough: metrics from the run folder's evaluation.json, the version from RegisterModel."""
     moto_server.client("s3").create_bucket(Bucket=BUCKET)
     _put(moto_server, "pipelines/dev/shipped-s/evaluation/evaluation.json", evaluation())
-    arn = execution_arn("shipped-s", EVENT_PIPELINE)
+    arn = execution_arn("shipped-s")
     package = "arn:aws:sagemaker:us-east-1:123456789012:model-package/fraud-detection/4"
     event = {
         "detail-type": "SageMaker Model Building Pipeline Execution Status Change",
