@@ -14,7 +14,7 @@ from mlops.errors import InputError
 from mlops.experiments.cli import find_app_arn
 from mlops.experiments.runs import log_pipeline_run
 from mlops.experiments.tracking import TrackingClient
-from tests.experiments.conftest import APP_ARN, MlflowServer, free_port
+from tests.experiments.mlflow_server import APP_ARN, MlflowServer, free_port
 from tests.experiments.test_logging import evaluation, facts
 
 ENV = ["--env", "dev", "--app-arn", APP_ARN]

@@ -19,7 +19,7 @@ from mlops.experiments.runs import (
 )
 from mlops.experiments.tracking import TrackingClient, TrackingError
 from mlops.training.evaluation import metrics as evaluation_of
-from tests.experiments.conftest import APP_ARN, MlflowServer, free_port, verify_sigv4
+from tests.experiments.mlflow_server import APP_ARN, MlflowServer, free_port, verify_sigv4
 
 PIPELINE = "mlops-dev-training"
 

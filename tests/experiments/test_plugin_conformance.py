@@ -15,7 +15,7 @@ from sagemaker_mlflow.mlflow_sagemaker_request_header_provider import (
 )
 
 from mlops.experiments.tracking import TrackingClient
-from tests.experiments.conftest import APP_ARN
+from tests.experiments.mlflow_server import APP_ARN
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from mlflow.tracking import MlflowClient
 
-from tests.experiments.conftest import APP_ARN, MlflowServer, Received, record_mlflow_calls
+from tests.experiments.mlflow_server import APP_ARN, MlflowServer, Received, record_mlflow_calls
 from tests.experiments.test_logging import SPLIT_REPORT, evaluation, execution_arn
 from tests.shipped.assembly import Assembly, PhysicalValues, ShippedFunction
 from tests.shipped.fixtures import MotoServer

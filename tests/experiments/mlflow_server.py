@@ -1,4 +1,8 @@
-"""A real MLflow tracking server (the installed ``mlflow`` package, SQLite backend, a free port)
+"""pytest plugin (tests/conftest.py): ``mlflow_server`` and ``tracking`` fixtures, for any test
+that needs the MLflow app of an environment (e.g. a pipeline executor running the logging step:
+point ``SAGEMAKER_MLFLOW_CUSTOM_ENDPOINT`` at ``tracking.url``).
+
+A real MLflow tracking server (the installed ``mlflow`` package, SQLite backend, a free port)
 behind a recorder that checks every request's SigV4 signature the way AWS would: it
 recomputes the signature from what arrived (method, path, query, the signed headers, body) and
 the test credentials, and records the verdict with the request."""
