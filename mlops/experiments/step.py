@@ -8,7 +8,8 @@ Two events reach it (``lambdas/experiment_logger``), both ending in
        {"pipeline_name": "mlops-dev-training",            # literal
         "execution_arn": <ExecutionVariables.PIPELINE_EXECUTION_ARN>,
         "environment": "dev", "config_hash": "...", "code_version": "...",   # literals
-        "parameters": {"InputDataUri": <Parameters.InputDataUri>, ...} | "<JSON object>",
+        "param_InputDataUri": <Parameters.InputDataUri>, ...  # one input per pipeline parameter
+        "parameters": {...} | "<JSON object>",             # or all of them at once (optional)
         "evaluation_uri": "s3://.../evaluation.json",      # Join of the Evaluate output
         "split_report_uri": "s3://.../split-report.json",  # Join of the Partition output
         "bias_report_uri": "s3://.../analysis.json",       # optional
@@ -46,6 +47,7 @@ APP_ARN_VARIABLE = "MLFLOW_APP_ARN"
 EVALUATION_FILE = "evaluation/evaluation.json"
 SPLIT_REPORT_FILE = "splits/split-report.json"
 BIAS_REPORT_FILE = "clarify-bias/analysis.json"
+PARAM_PREFIX = "param_"  # step inputs that carry one pipeline parameter each
 
 
 def run_folder(bucket: str, environment: str, execution_id: str) -> str:
@@ -97,7 +99,14 @@ def facts_from_step(event: Mapping[str, Any], s3: Any) -> PipelineRunFacts:
         execution_arn=str(event["execution_arn"]),
         status=str(event.get("status") or "Succeeded"),
         environment=str(event.get("environment") or ""),
-        parameters=_parameters(event.get("parameters")),
+        parameters={
+            **_parameters(event.get("parameters")),
+            **{
+                k.removeprefix(PARAM_PREFIX): str(v)
+                for k, v in event.items()
+                if k.startswith(PARAM_PREFIX)
+            },
+        },
         evaluation=read_json(s3, evaluation_uri),
         split_report=read_json(s3, split_report_uri),
         config_hash=str(event.get("config_hash") or ""),

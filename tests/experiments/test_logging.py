@@ -227,3 +227,26 @@ def test_run_record_keeps_limits_and_rejects_bad_facts() -> None:
         facts("x", status="Done")
     with pytest.raises(InputError, match="not an MLflow app ARN"):
         TrackingClient("arn:aws:sagemaker:us-east-1:1:mlflow-tracking-server/x")
+
+
+def test_the_step_takes_parameters_one_input_each_or_as_json() -> None:
+    from mlops.experiments.step import facts_from_step
+
+    event = {
+        "pipeline_name": PIPELINE,
+        "execution_arn": execution_arn("inputs"),
+        "param_SplitSeed": 7,
+        "param_InputDataUri": "s3://data/raw/",
+        "parameters": json.dumps({"MaxCandidates": "3"}),
+    }
+    facts = facts_from_step(event, s3=None)  # no report URIs: S3 is not read
+    assert facts.parameters == {
+        "SplitSeed": "7",
+        "InputDataUri": "s3://data/raw/",
+        "MaxCandidates": "3",
+    }
+    assert facts.status == "Succeeded" and facts.evaluation is None
+    with pytest.raises(InputError, match="needs input 'execution_arn'"):
+        facts_from_step({"pipeline_name": PIPELINE}, s3=None)
+    with pytest.raises(InputError, match="parameters is not JSON"):
+        facts_from_step({**event, "parameters": "{oops"}, s3=None)
