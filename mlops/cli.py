@@ -24,6 +24,7 @@ _FEATURES: tuple[str, ...] = (
     "mlops.deployment.cli",
     "mlops.teardown.cli",
     "mlops.monitoring.cli",
+    "mlops.experiments.cli",
 )
 
 

@@ -33,6 +33,7 @@ class NetworkStack(cdk.Stack):
             config=config.network,
             log_key=data.key,
             log_retention_days=config.log_retention_days,
+            mlflow_endpoint=config.experiments.enabled and config.experiments.private_endpoint,
         )
         provider = self.node.try_find_child(_RESTRICT_DEFAULT_SG_PROVIDER)
         if provider is not None:

@@ -16,6 +16,7 @@ from stacks.config import EnvironmentConfig, load_environment
 from stacks.constructs import sagemaker_sdk
 from stacks.data_stack import DataStack
 from stacks.deployment_stack import DeploymentStack
+from stacks.experiments_stack import ExperimentsStack
 from stacks.nag import enforce_rule_packs
 from stacks.network_stack import NetworkStack
 from stacks.registry_stack import RegistryStack
@@ -34,10 +35,11 @@ class Platform:
     deployment: DeploymentStack
     training: TrainingStack
     teardown: TeardownStack
+    experiments: ExperimentsStack | None = None  # experiments.enabled
 
     @property
     def stacks(self) -> list[cdk.Stack]:
-        return [
+        stacks: list[cdk.Stack] = [
             self.data,
             self.network,
             self.studio,
@@ -46,6 +48,7 @@ class Platform:
             self.training,
             self.teardown,
         ]
+        return stacks + ([self.experiments] if self.experiments else [])
 
 
 def stack_name(config: EnvironmentConfig, part: str) -> str:
@@ -77,6 +80,14 @@ def build_platform(
         }
 
     data = DataStack(**common("data", "KMS key, S3 buckets, notification topic (stateful)"))
+    experiments = (
+        ExperimentsStack(
+            **common("experiments", "shared MLflow app and pipeline run logging"),
+            data=data.resources,
+        )
+        if config.experiments.enabled
+        else None
+    )
     network = NetworkStack(
         **common("network", "private VPC and SageMaker VPC endpoints"), data=data.resources
     )
@@ -84,6 +95,7 @@ def build_platform(
         **common("studio", "VPC-only SageMaker Studio domain and users"),
         data=data.resources,
         network=network.resources,
+        experiments=experiments.resources if experiments else None,
     )
     registry = RegistryStack(**common("registry", "Model Package Groups (stateful)"))
     deployment = DeploymentStack(
@@ -113,6 +125,7 @@ def build_platform(
         deployment=deployment,
         training=training,
         teardown=teardown,
+        experiments=experiments,
     )
 
     for stack in platform.stacks:

@@ -6,6 +6,7 @@ import aws_cdk as cdk
 from constructs import Construct
 
 from stacks.config import EnvironmentConfig
+from stacks.constructs.experiments import ExperimentsResources
 from stacks.constructs.network import NetworkResources
 from stacks.constructs.studio_cleanup import StudioCleanup
 from stacks.constructs.studio_domain import StudioDomain
@@ -25,10 +26,13 @@ class StudioStack(cdk.Stack):
         config: EnvironmentConfig,
         data: DataResources,
         network: NetworkResources,
+        experiments: ExperimentsResources | None = None,
         **kwargs: object,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)  # type: ignore[arg-type]
-        self.studio = StudioDomain(self, "Studio", config=config, data=data, network=network)
+        self.studio = StudioDomain(
+            self, "Studio", config=config, data=data, network=network, experiments=experiments
+        )
         self.cleanup = StudioCleanup(
             self,
             "Cleanup",

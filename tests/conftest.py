@@ -9,7 +9,11 @@ import pytest
 from tests.synth import Synthesized, synthesize
 
 # Records the AWS calls of each Lambda function's code during the run (least privilege).
-pytest_plugins = ["tests.security.recorder", "tests.shipped.fixtures"]
+pytest_plugins = [
+    "tests.security.recorder",
+    "tests.shipped.fixtures",
+    "tests.experiments.mlflow_server",  # a real MLflow tracking server (session), any test
+]
 
 
 @pytest.fixture(autouse=True)

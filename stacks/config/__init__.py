@@ -46,6 +46,7 @@ __all__ = [
     "DeploymentConfig",
     "EnvironmentConfig",
     "ExistingVpcConfig",
+    "ExperimentsConfig",
     "ModelPackageGroupConfig",
     "MonitoringConfig",
     "NetworkConfig",
@@ -397,6 +398,35 @@ class TeardownConfig:
 
 
 @dataclass(frozen=True, kw_only=True)
+class ExperimentsConfig:
+    enabled: bool = field(
+        True, doc="One serverless MLflow app for the environment; every pipeline run logged to it."
+    )
+    model_registration_mode: Literal[
+        "AutoModelRegistrationDisabled", "AutoModelRegistrationEnabled"
+    ] = field(
+        "AutoModelRegistrationDisabled",
+        doc="Whether models registered in MLflow are also registered in SageMaker Model Registry "
+        "(the pipeline registers its own versions either way).",
+    )
+    # AWS::SageMaker::MlflowApp WeeklyMaintenanceWindowStart: pattern and 9-character limit of
+    # the CloudFormation schema (cfn-lint) and botocore's CreateMlflowApp model.
+    weekly_maintenance_window_start: str = field(
+        "Sun:02:00",
+        check=matches(
+            r"(Mon|Tue|Wed|Thu|Fri|Sat|Sun):([01]\d|2[0-3]):([0-5]\d)",
+            "allowed: Day:HH:MM in UTC, e.g. Sun:02:00 (Mon..Sun, 24-hour clock)",
+        ),
+        doc="Start of the app's weekly maintenance window (UTC).",
+    )
+    private_endpoint: bool = field(
+        True,
+        doc="Interface VPC endpoint for SageMaker MLflow, so Studio reaches the app without "
+        "internet (bills per zone-hour; see docs/experiments.md).",
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
 class EnvironmentConfig:
     name: str = field(
         check=matches(r"[a-z][a-z0-9]{0,9}", "allowed: 1-10 lowercase letters and digits"),
@@ -425,6 +455,9 @@ class EnvironmentConfig:
         MonitoringConfig(), doc="Model monitoring (Deployment stack, deploy Lambda)."
     )
     teardown: TeardownConfig = field(TeardownConfig(), doc="Teardown stack.")
+    experiments: ExperimentsConfig = field(
+        ExperimentsConfig(), doc="Experiments stack (MLflow app)."
+    )
 
 
 def _check_monitoring(config: EnvironmentConfig) -> None:

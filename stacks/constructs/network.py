@@ -35,6 +35,10 @@ INTERFACE_ENDPOINTS: dict[str, ec2.InterfaceVpcEndpointAwsService] = {
     "EcrDkr": ec2.InterfaceVpcEndpointAwsService.ECR_DOCKER,
     "ServiceQuotas": ec2.InterfaceVpcEndpointAwsService("servicequotas"),
 }
+# SageMaker AI MLflow's interface endpoint (aws.sagemaker.<region>.experiments; AWS docs
+# "Connecting to an MLflow tracking server through an Interface VPC Endpoint"), with
+# experiments.private_endpoint: Studio notebooks reach MLflow without internet.
+MLFLOW_ENDPOINT = {"SageMakerMlflow": ec2.InterfaceVpcEndpointAwsService.SAGEMAKER_EXPERIMENTS}
 ZONES = 2
 
 # What SageMaker calls as a role whose containers run in the VPC: the "private VPC" permissions
@@ -135,13 +139,15 @@ class Network(Construct):
         config: NetworkConfig,
         log_key: kms.IKey,
         log_retention_days: int,
+        mlflow_endpoint: bool = False,
     ) -> None:
         super().__init__(scope, construct_id)
         if config.existing_vpc is not None:
             self.vpc = _imported_vpc(self, config.existing_vpc)
             subnets = self.vpc.isolated_subnets
         else:
-            vpc = self._created_vpc(config, log_key, log_retention_days)
+            endpoints = {**INTERFACE_ENDPOINTS, **(MLFLOW_ENDPOINT if mlflow_endpoint else {})}
+            vpc = self._created_vpc(config, log_key, log_retention_days, endpoints)
             self.vpc = vpc
             subnets = vpc.private_subnets if config.nat_gateways else vpc.isolated_subnets
 
@@ -172,7 +178,11 @@ class Network(Construct):
         )
 
     def _created_vpc(
-        self, config: NetworkConfig, log_key: kms.IKey, log_retention_days: int
+        self,
+        config: NetworkConfig,
+        log_key: kms.IKey,
+        log_retention_days: int,
+        endpoints: dict[str, ec2.InterfaceVpcEndpointAwsService],
     ) -> ec2.Vpc:
         if config.availability_zones and len(config.availability_zones) != ZONES:
             raise ConfigError(
@@ -246,7 +256,7 @@ class Network(Construct):
         endpoint_sg.add_ingress_rule(
             ec2.Peer.ipv4(config.vpc_cidr), ec2.Port.tcp(443), "HTTPS from the VPC"
         )
-        for name, service in INTERFACE_ENDPOINTS.items():
+        for name, service in endpoints.items():
             vpc.add_interface_endpoint(
                 name,
                 service=service,

@@ -18,6 +18,7 @@ from constructs import Construct
 
 from mlops.constants import STUDIO_SHARING_PREFIX, model_package_group_name, resource_prefix
 from stacks.config import EnvironmentConfig, UserProfileConfig
+from stacks.constructs.experiments import APP_API_ACTION, MLFLOW_ACTIONS, ExperimentsResources
 from stacks.constructs.network import NetworkResources
 from stacks.data_stack import DataResources
 from stacks.nag import acknowledge, acknowledge_inline_policy, arn_in_finding
@@ -139,6 +140,7 @@ class StudioDomain(Construct):
         config: EnvironmentConfig,
         data: DataResources,
         network: NetworkResources,
+        experiments: ExperimentsResources | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         stack = cdk.Stack.of(self)
@@ -205,6 +207,42 @@ class StudioDomain(Construct):
             self._profile(user, security_group_ids) for user in config.studio.user_profiles
         ]
         self._grant_execution_role(config, data, network, stack)
+        if experiments is not None:
+            self._grant_mlflow_app(experiments)
+
+    def _grant_mlflow_app(self, experiments: ExperimentsResources) -> None:
+        """Users may use this environment's MLflow app, and no other: every MLflow action (listed),
+        the app's UI (presigned URL) and description, on this one app's ARN (Service
+        Authorization Reference: ``mlflow-app/${MLflowAppId}``; docs/experiments.md)."""
+        self.mlflow_policy = iam.Policy(
+            self,
+            "MlflowAppPolicy",
+            roles=[self.execution_role],
+            statements=[
+                iam.PolicyStatement(
+                    sid="ThisEnvironmentsMlflowAppOnly",
+                    actions=[
+                        APP_API_ACTION,
+                        "sagemaker:DescribeMlflowApp",
+                        "sagemaker:CreatePresignedMlflowAppUrl",
+                        *MLFLOW_ACTIONS,
+                    ],
+                    resources=[experiments.app_arn],
+                ),
+                iam.PolicyStatement(
+                    sid="FindTheApp",  # ListMlflowApps has no resource-level permissions
+                    actions=["sagemaker:ListMlflowApps"],
+                    resources=["*"],
+                ),
+            ],
+        )
+        acknowledge_inline_policy(self.mlflow_policy)
+        acknowledge(
+            self.mlflow_policy,
+            "AwsSolutions-IAM5[Resource::*]",
+            "sagemaker:ListMlflowApps has no resource-level permissions (it lists names and "
+            "ARNs; using an app needs the app-scoped statement).",
+        )
 
     def _profile(
         self, user: UserProfileConfig, security_group_ids: list[str]

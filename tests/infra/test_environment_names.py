@@ -24,6 +24,7 @@ from tests.synth import Synthesized
 UNIQUE_NAMES = {
     ("AWS::SageMaker::ModelPackageGroup", "ModelPackageGroupName"),
     ("AWS::SageMaker::Pipeline", "PipelineName"),
+    ("AWS::SageMaker::MlflowApp", "Name"),
     # Not enforced unique by SageMaker, but two would be indistinguishable to people and tools.
     ("AWS::SageMaker::Domain", "DomainName"),
     ("AWS::CloudWatch::Alarm", "AlarmName"),
@@ -51,6 +52,7 @@ NOT_ACCOUNT_NAMES = {
     ("AWS::EC2::VPCEndpoint", "ServiceName"): "the AWS service the endpoint reaches",
     ("AWS::EC2::FlowLog", "LogGroupName"): "refers to a log group of the stack",
     ("AWS::Lambda::EventSourceMapping", "FunctionName"): "refers to a function",
+    ("AWS::Lambda::Permission", "FunctionName"): "refers to a function",
     ("Custom::S3AutoDeleteObjects", "BucketName"): "refers to a bucket",
 }
 

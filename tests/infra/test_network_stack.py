@@ -10,7 +10,7 @@ import pytest
 from aws_cdk import aws_kms as kms
 
 from stacks.config import ConfigError, ExistingVpcConfig, NetworkConfig
-from stacks.constructs.network import INTERFACE_ENDPOINTS, Network
+from stacks.constructs.network import INTERFACE_ENDPOINTS, MLFLOW_ENDPOINT, Network
 from tests.synth import Synthesized
 
 SERVICES = {
@@ -22,13 +22,18 @@ SERVICES = {
     "ecr.api",
     "ecr.dkr",
     "servicequotas",
+    "aws.sagemaker.experiments",  # SageMaker MLflow (experiments.private_endpoint)
 }
 
 
 def _service(endpoint: dict[str, Any]) -> str:
-    """``com.amazonaws.<region>.<service>`` (region-agnostic: a Join), reduced to ``<service>``."""
+    """``com.amazonaws.<region>.<service>`` (region-agnostic: a Join), reduced to ``<service>``;
+    ``aws.sagemaker.<region>.<service>`` to ``aws.sagemaker.<service>``."""
     parts = endpoint["Properties"]["ServiceName"]["Fn::Join"][1]
-    assert parts[:2] == ["com.amazonaws.", {"Ref": "AWS::Region"}]
+    assert parts[1] == {"Ref": "AWS::Region"}
+    if parts[0] == "aws.sagemaker.":
+        return f"aws.sagemaker.{str(parts[2]).removeprefix('.')}"
+    assert parts[0] == "com.amazonaws."
     return str(parts[2]).removeprefix(".")
 
 
@@ -55,7 +60,7 @@ def test_interface_endpoints_and_s3_gateway(dev: Synthesized) -> None:
     interface = [e for e in endpoints if e["Properties"].get("VpcEndpointType") == "Interface"]
     gateway = [e for e in endpoints if e["Properties"].get("VpcEndpointType") != "Interface"]
     assert {_service(e) for e in interface} == SERVICES
-    assert len(INTERFACE_ENDPOINTS) == len(SERVICES)
+    assert len(INTERFACE_ENDPOINTS) + len(MLFLOW_ENDPOINT) == len(SERVICES)
     assert all(e["Properties"]["PrivateDnsEnabled"] is True for e in interface)
     (s3,) = gateway
     assert _service(s3) == "s3"

@@ -66,6 +66,15 @@ FUNCTIONS: tuple[Function, ...] = (
         ),
     ),
     Function(
+        "experiment_logger",
+        "experiment_logger",
+        None,
+        (
+            ("lambdas/experiment_logger/handler.py", "handler"),
+            ("mlops/experiments/step.py", "handle"),
+        ),
+    ),
+    Function(
         "studio_cleanup.on_event",
         "studio_cleanup",
         "on_event",

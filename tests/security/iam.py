@@ -18,6 +18,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import botocore.exceptions
 import botocore.session
 
 # Signing names that are not the IAM prefix.
@@ -35,11 +36,18 @@ _models = botocore.session.get_session()
 
 
 def iam_action(service: str, operation: str) -> str:
-    """``service`` as boto3 names it (``service-quotas``), ``operation`` as the API does."""
-    prefix_source = _signing_name(service)
+    """``service`` as boto3 names it (``service-quotas``), ``operation`` as the API does.
+
+    A service botocore does not know is a call recorded outside botocore (the SigV4-signed
+    MLflow REST calls, recorded by tests/experiments): it is named by its IAM prefix already.
+    """
     override = OPERATION_ACTIONS.get((service, operation))
     if override:
         return override
+    try:
+        prefix_source = _signing_name(service)
+    except botocore.exceptions.UnknownServiceError:
+        return f"{service}:{operation}"
     return f"{IAM_PREFIX.get(prefix_source, prefix_source)}:{operation}"
 
 

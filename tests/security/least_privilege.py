@@ -26,6 +26,9 @@ SERVICE_USE = {
 
 # Permissions a recorded call needs beyond its own action (checked by AWS on the caller).
 IMPLIED: dict[str, dict[str, str]] = {
+    "s3:GetObject": {
+        "kms:Decrypt": "The artifacts bucket is SSE-KMS encrypted: S3 decrypts as the caller.",
+    },
     "sns:Publish": {
         "kms:Decrypt": "The topic is KMS-encrypted: publishing needs the data key.",
         "kms:GenerateDataKey*": "The topic is KMS-encrypted: publishing needs data keys.",
@@ -65,6 +68,10 @@ UNREACHED: dict[str, dict[str, str]] = {
     "teardown": {
         "sqs:SendMessage": "Lambda sends failed asynchronous invocations to the function's "
         "DLQ as the role.",
+    },
+    "experiment_logger": {
+        "sqs:SendMessage": "Lambda sends failed asynchronous invocations (status events) to the "
+        "function's DLQ as the role.",
     },
 }
 

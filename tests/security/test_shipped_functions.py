@@ -14,20 +14,14 @@ from tests.security.functions import function_roles
 from tests.synth import ROOT, Synthesized
 
 SHIPPED_TESTS = {
-    "deploy": "tests/deployment/test_shipped_deploy.py",
-    "quota_preflight": "tests/training/test_shipped_preflight.py",
+    "deploy": "tests/deployment/test_shipped.py",
+    "quota_preflight": "tests/training/test_preflight_handler.py",
+    "experiment_logger": "tests/experiments/test_shipped_logger.py",
     "teardown": "tests/teardown/test_shipped_teardown.py",
     "endpoint_cleanup": "tests/teardown/test_shipped_endpoint_cleanup.py",
     "studio_cleanup.on_event": "tests/studio/test_shipped_cleanup.py",
     "studio_cleanup.is_complete": "tests/studio/test_shipped_cleanup.py",
 }
-# The rows whose tests live with the teardown and Studio code (checked for their content).
-TEARDOWN_AND_STUDIO = (
-    "teardown",
-    "endpoint_cleanup",
-    "studio_cleanup.on_event",
-    "studio_cleanup.is_complete",
-)
 
 
 def _python_functions(synthesized: Synthesized) -> set[str]:
@@ -53,7 +47,7 @@ def test_every_python_function_has_a_shipped_run_test(
     assert _python_functions(request.getfixturevalue(env)) == set(SHIPPED_TESTS)
 
 
-@pytest.mark.parametrize("key", TEARDOWN_AND_STUDIO)
+@pytest.mark.parametrize("key", sorted(SHIPPED_TESTS))
 def test_the_shipped_run_records_its_calls_for_least_privilege(key: str) -> None:
     source = (ROOT / SHIPPED_TESTS[key]).read_text()
     assert "tests.shipped.lambdas import" in source

@@ -120,6 +120,10 @@ class PhysicalValues:
                 "sagemaker", f"domain/d-{token[:12]}"
             ),
             ("AWS::Events::Rule", "Arn"): lambda: self.arn("events", f"rule/{name}"),
+            # The app's ARN holds a generated id, not its name (CreateMlflowApp's API reference).
+            ("AWS::SageMaker::MlflowApp", "Arn"): lambda: self.arn(
+                "sagemaker", f"mlflow-app/app-{token[:12].upper()}"
+            ),
             ("AWS::CloudWatch::Alarm", None): lambda: name,
             ("AWS::CloudWatch::Alarm", "Arn"): lambda: self.arn("cloudwatch", f"alarm:{name}"),
             ("AWS::StepFunctions::StateMachine", None): lambda: self.arn(

@@ -40,7 +40,8 @@ def options(parser: argparse.ArgumentParser) -> dict[str, argparse.Action]:
 COMMANDS = dict(leaf_commands(cli.build_parser()))
 # Commands that print a table (or a report) and so offer --output json.
 TABLES = {"quotas check", "pipeline start", "models list", "teardown", "data generate",
-          "data partition", "data merge", "monitor status"}  # fmt: skip
+          "data partition", "data merge", "monitor status", "experiments list",
+          "experiments compare"}  # fmt: skip
 
 
 def test_help_lists_the_commands_common_options_and_exit_statuses() -> None:
@@ -57,7 +58,8 @@ def test_help_lists_the_commands_common_options_and_exit_statuses() -> None:
 
 def test_one_home_per_feature() -> None:
     assert sorted(COMMANDS) == [
-        "data generate", "data merge", "data partition", "endpoint invoke", "labels upload",
+        "data generate", "data merge", "data partition", "endpoint invoke", "experiments compare",
+        "experiments list", "labels upload",
         "models approve", "models list", "models reject", "monitor status", "pipeline start",
         "pipeline watch", "quotas check", "teardown",
     ]  # fmt: skip

@@ -34,6 +34,8 @@ COMMANDS: dict[str, list[str]] = {
     "labels upload": ["labels", "upload", "--env", "dev", *GROUP, "--csv",
                       str(ROOT / "tests" / "monitoring" / "chargebacks.csv")],
     "monitor status": ["monitor", "status", "--env", "dev", *GROUP],
+    "experiments list": ["experiments", "list", "--env", "dev"],
+    "experiments compare": ["experiments", "compare", "--env", "dev", "--last", "3"],
     "data generate": ["data", "generate", "--rows", "100", "--out", "s3://data-bucket/raw/"],
     "data partition": ["data", "partition", "--input", "s3://data-bucket/raw/", "--out",
                        "s3://data-bucket/splits/", "--method", "random"],
