@@ -57,6 +57,16 @@ class Step:
     REGISTER: Final = "RegisterModel"
     CHECK_F1: Final = "CheckF1"
     REGISTER_APPROVED: Final = "RegisterApproved"
+    # Model monitoring baselines (with ``monitoring.enabled``; docs/monitoring.md).
+    MONITORING_DATASETS: Final = "MonitoringDatasets"
+    DATA_QUALITY_BASELINE: Final = "DataQualityBaseline"
+    MODEL_QUALITY_BASELINE: Final = "ModelQualityBaseline"
+
+
+# What the registered model answers per CSV record (Autopilot's inference container reads
+# SAGEMAKER_INFERENCE_OUTPUT): the test split is scored with it, the endpoint serves it, and
+# model monitoring reads its columns by position (docs/monitoring.md).
+INFERENCE_OUTPUT: Final = ("predicted_label", "probability")
 
 
 def model_step_name(name: str, request: str) -> str:

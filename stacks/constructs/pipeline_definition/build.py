@@ -26,6 +26,7 @@ from stacks.constructs.pipeline_definition.evaluation import (
     transform_step,
 )
 from stacks.constructs.pipeline_definition.gate import gate_step, preflight_step
+from stacks.constructs.pipeline_definition.monitoring import baseline_steps
 from stacks.constructs.pipeline_definition.registration import Registration, check_f1_step
 
 
@@ -47,12 +48,24 @@ def build_definition(settings: PipelineSettings) -> Definition:
     model_step = scoring_model_step(ctx, model, transform_type)
     transform = transform_step(ctx, model_step, prepared, transform_type)
     evaluated = evaluate_step(ctx, transform, prepared, processing_type)
+    baselines = (
+        baseline_steps(ctx, prepared, transform, processing_type)
+        if settings.monitoring_instance_type is not None
+        else None
+    )
     registration = Registration(
-        ctx, model=model, automl=automl, splits=splits, evaluated=evaluated, bias=bias
+        ctx,
+        model=model,
+        automl=automl,
+        splits=splits,
+        evaluated=evaluated,
+        bias=bias,
+        baselines=baselines,
     )
 
     billing: list[Any] = [
         *splits.steps, automl, prepared.step, bias.step, model_step, transform, evaluated.step,
+        *(baselines.steps if baselines is not None else []),
     ]  # fmt: skip
     steps: list[Any] = [preflight]
     threshold = settings.auto_approve_f1_threshold
