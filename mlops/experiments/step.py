@@ -23,8 +23,9 @@ Two events reach it (``lambdas/experiment_logger``), both ending in
    parameters (ListPipelineParametersForExecution), failure reason (DescribePipelineExecution),
    the registered package if any (ListPipelineExecutionSteps) and whatever reports the run had
    already written under its run folder (:func:`mlops.training.names.run_folder`). A succeeded
-   run is logged the same way, so the record is complete with or without the step; the step adds what only it knows
-   (exact report URIs, explainability report, config hash, code version).
+   run is logged the same way, so the record is complete with or without the step; the step
+   adds what only it knows (exact report URIs, explainability report, config hash, code
+   version).
 
 Both return :meth:`LogResult.as_output`: ``status`` is ``logged``, ``unreachable`` or
 ``rejected``; logging alone never fails the pipeline run (the step succeeds and reports it).
