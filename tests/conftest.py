@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 
+import botocore.loaders
+import botocore.session
 import pytest
 
 from tests.synth import Synthesized, synthesize
@@ -14,6 +17,21 @@ pytest_plugins = [
     "tests.shipped.fixtures",
     "tests.experiments.mlflow_server",  # a real MLflow tracking server (session), any test
 ]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Every boto3 session of the test process shares one botocore loader: a new session
+    parses the service models again (0.1-0.3 s per client), and the tests make thousands of
+    clients. Loaded models are read-only, so sharing them changes nothing but time."""
+    botocore.session.create_loader = _shared_loader
+
+
+@functools.cache
+def _shared_loader(search_path_string: str | None = None) -> botocore.loaders.Loader:
+    return _create_loader(search_path_string)
+
+
+_create_loader = botocore.loaders.create_loader
 
 
 @pytest.fixture(autouse=True)
