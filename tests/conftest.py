@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import functools
+import os
 from collections.abc import Iterator
 
 import botocore.loaders
 import botocore.session
 import pytest
 
+from tests import synth
 from tests.synth import Synthesized, synthesize
 
 # Records the AWS calls of each Lambda function's code during the run (least privilege).
@@ -46,6 +48,14 @@ def _fake_aws_credentials(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("AWS_PROFILE", raising=False)
     yield
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _synthesize_once_per_session(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Under pytest-xdist, workers share synthesized assemblies (tests/synth.py): the folder
+    above each worker's own temporary folder is the session's."""
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        synth.SHARED_ROOT = tmp_path_factory.getbasetemp().parent
 
 
 @pytest.fixture(scope="session")
