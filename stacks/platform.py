@@ -110,6 +110,7 @@ def build_platform(
         **common("training", "SageMaker training pipeline (Autopilot)"),
         data=data.resources,
         network=network.resources,
+        experiments=experiments.resources if experiments else None,
     )
     training.add_stack_dependency(registry, "runs register versions into the registry's groups")
     teardown = TeardownStack(

@@ -6,6 +6,7 @@ import aws_cdk as cdk
 from constructs import Construct
 
 from stacks.config import EnvironmentConfig
+from stacks.constructs.experiments import ExperimentsResources
 from stacks.constructs.network import NetworkResources
 from stacks.constructs.training_pipeline import TrainingPipeline, TrainingResources
 from stacks.data_stack import DataResources
@@ -23,11 +24,12 @@ class TrainingStack(cdk.Stack):
         config: EnvironmentConfig,
         data: DataResources,
         network: NetworkResources | None,
+        experiments: ExperimentsResources | None = None,
         **kwargs: object,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)  # type: ignore[arg-type]
         self.training = TrainingPipeline(
-            self, "Training", config=config, data=data, network=network
+            self, "Training", config=config, data=data, network=network, experiments=experiments
         )
         cdk.CfnOutput(self, "PipelineName", value=self.training.pipeline.pipeline_name)
 

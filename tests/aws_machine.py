@@ -11,7 +11,6 @@ sent, so no test can reach AWS.
 
 from __future__ import annotations
 
-import functools
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,8 +19,6 @@ from typing import Any
 
 import boto3
 import boto3.session
-import botocore.loaders
-import botocore.session
 import pytest
 from botocore.awsrequest import AWSResponse, HTTPHeaders
 from botocore.stub import Stubber
@@ -54,7 +51,6 @@ class Machine:
             monkeypatch.setenv(name, value)
         # A new process has no boto3 default session (with cached credentials) yet.
         monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)
-        share_botocore_loader(monkeypatch)
 
     def set(self, name: str, value: str) -> None:
         self.env[name] = value
@@ -79,17 +75,6 @@ class Machine:
                 "aws_secret_access_key = je7MtGbClwBF/2Zp9Utk/h3yCo8nvbEXAMPLEKEY\n"
             )
         return self
-
-
-@functools.cache
-def _shared_loader(search_path_string: str | None = None) -> botocore.loaders.Loader:
-    return botocore.loaders.create_loader(search_path_string)
-
-
-def share_botocore_loader(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Each command makes a new session, which parses botocore's service models again
-    (~0.15 s per client); one loader for the test process parses each once."""
-    monkeypatch.setattr(botocore.session, "create_loader", _shared_loader)
 
 
 @dataclass(frozen=True)

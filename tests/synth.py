@@ -1,11 +1,18 @@
-"""Synthesize the platform for tests exactly as `cdk synth` does, once per process.
+"""Synthesize the platform for tests exactly as `cdk synth` does, once per test session.
 
 The CLI gives the app ``cdk.json``'s context; a bare ``cdk.App()`` in a test would not, and
 feature flags would differ. So the context is read from ``cdk.json`` here and handed in.
+
+With ``pytest -n 2`` both workers need both environments: one synthesizes an environment into
+a folder shared by the session's workers (:data:`SHARED_ROOT`, under pytest's temporary
+root; a file lock makes the other wait) and the other reads the cloud assembly back from disk.
+Everything the tests read is on disk anyway (templates, manifest, staged assets), so both see
+the same assembly, and every environment is synthesized, with cdk-nag enforced, once.
 """
 
 from __future__ import annotations
 
+import fcntl
 import functools
 import json
 import re
@@ -14,9 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import aws_cdk as cdk
-
-from stacks.platform import Platform, build_platform
+from stacks.config import EnvironmentConfig, load_environment
 from tests.shipped.assembly import Assembly
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -31,14 +36,36 @@ def cdk_context(env: str) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class Synthesized:
-    platform: Platform
-    templates: dict[str, dict[str, Any]]  # by stack part: "data", "network", ...
+    config: EnvironmentConfig  # as app.py validates it
     outdir: Path  # the cloud assembly: templates and staged assets, as `cdk synth` writes them
 
     @functools.cached_property
     def assembly(self) -> Assembly:
         """The assembly read from disk (what ships), not from the CDK objects."""
         return Assembly(self.outdir)
+
+    @property
+    def templates(self) -> dict[str, dict[str, Any]]:
+        """By stack part: "data", "network", ..."""
+        return self.assembly.templates
+
+    @functools.cached_property
+    def _manifest(self) -> dict[str, Any]:
+        manifest: dict[str, Any] = json.loads((self.outdir / "manifest.json").read_text())
+        return manifest
+
+    def stack_name(self, part: str) -> str:
+        return self.assembly.stack_names[part]
+
+    def dependencies(self, part: str) -> set[str]:
+        """The parts stack ``part`` is deployed after (the manifest's dependencies)."""
+        names = self._manifest["artifacts"][self.stack_name(part)].get("dependencies", [])
+        by_name = {name: p for p, name in self.assembly.stack_names.items()}
+        return {by_name[name] for name in names if name in by_name}
+
+    def termination_protection(self, part: str) -> bool:
+        artifact = self._manifest["artifacts"][self.stack_name(part)]
+        return bool(artifact["properties"].get("terminationProtection", False))
 
     def resources(self, stack: str, resource_type: str) -> dict[str, dict[str, Any]]:
         return {
@@ -54,17 +81,40 @@ class Synthesized:
 CLI_DEFAULTS = {"dev": (None, None), "prod": ("123456789012", "eu-west-1")}
 
 
+# Set by tests/conftest.py to a folder shared by the session's workers (None: this process only).
+SHARED_ROOT: Path | None = None
+
+
 @functools.cache
 def synthesize(env: str) -> Synthesized:
-    """Build and synthesize environment ``env`` with cdk-nag enforced (findings raise)."""
-    outdir = tempfile.mkdtemp(prefix=f"cdk-{env}-")
-    app = cdk.App(context=cdk_context(env), outdir=outdir)
+    """Environment ``env`` synthesized with cdk-nag enforced (findings raise), once per session."""
     account, region = CLI_DEFAULTS[env]
-    platform = build_platform(app, default_account=account, default_region=region)
-    assembly = app.synth()
-    prefix = f"fraud-mlops-{env}-"
-    templates = {stack.stack_name.removeprefix(prefix): stack.template for stack in assembly.stacks}
-    return Synthesized(platform=platform, templates=templates, outdir=Path(assembly.directory))
+    config = load_environment(
+        {"environments": cdk_context(env)["environments"], "env": env},
+        default_account=account,
+        default_region=region,
+    )
+    if SHARED_ROOT is None:
+        return Synthesized(config=config, outdir=_synth(env, Path(tempfile.mkdtemp())))
+    folder = SHARED_ROOT / f"cdk-{env}"
+    with (SHARED_ROOT / f"cdk-{env}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        done = folder / "synthesized"
+        if not done.exists():
+            _synth(env, folder)
+            done.touch()
+    return Synthesized(config=config, outdir=folder)
+
+
+def _synth(env: str, outdir: Path) -> Path:
+    import aws_cdk as cdk
+
+    from stacks.platform import build_platform
+
+    app = cdk.App(context=cdk_context(env), outdir=str(outdir))
+    account, region = CLI_DEFAULTS[env]
+    build_platform(app, default_account=account, default_region=region)
+    return Path(app.synth().directory)
 
 
 def normalized(template: dict[str, Any]) -> Any:

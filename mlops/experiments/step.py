@@ -22,9 +22,10 @@ Two events reach it (``lambdas/experiment_logger``), both ending in
    a failed one, so a run that fails after training is logged from here, with its status,
    parameters (ListPipelineParametersForExecution), failure reason (DescribePipelineExecution),
    the registered package if any (ListPipelineExecutionSteps) and whatever reports the run had
-   already written under its run folder (:func:`run_folder`). A succeeded run is logged the same
-   way, so the record is complete with or without the step; the step adds what only it knows
-   (exact report URIs, explainability report, config hash, code version).
+   already written under its run folder (:func:`mlops.training.names.run_folder`). A succeeded
+   run is logged the same way, so the record is complete with or without the step; the step
+   adds what only it knows (exact report URIs, explainability report, config hash, code
+   version).
 
 Both return :meth:`LogResult.as_output`: ``status`` is ``logged``, ``unreachable`` or
 ``rejected``; logging alone never fails the pipeline run (the step succeeds and reports it).
@@ -33,27 +34,24 @@ Both return :meth:`LogResult.as_output`: ``status`` is ``logged``, ``unreachable
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Mapping
 from typing import Any
 
-from mlops.constants import PIPELINES_PREFIX
+from mlops.data.schema import SPLIT_REPORT
 from mlops.errors import InputError
 from mlops.experiments.runs import LogResult, PipelineRunFacts, log_pipeline_run, parse_json_object
 from mlops.experiments.tracking import TrackingClient
+from mlops.training.evaluation import EVALUATION_FILE
+from mlops.training.names import CLARIFY_REPORT, RunFolder, run_folder
 
 STATUS_EVENT = "SageMaker Model Building Pipeline Execution Status Change"
-APP_ARN_VARIABLE = "MLFLOW_APP_ARN"
-EVALUATION_FILE = "evaluation/evaluation.json"
-SPLIT_REPORT_FILE = "splits/split-report.json"
-BIAS_REPORT_FILE = "clarify-bias/analysis.json"
+# What a run writes, relative to its run folder (mlops.training.names).
+REPORTS = {
+    "evaluation": f"{RunFolder.EVALUATION}/{EVALUATION_FILE}",
+    "split_report": f"{RunFolder.SPLITS}/{SPLIT_REPORT}",
+    "bias": f"{RunFolder.CLARIFY_BIAS}/{CLARIFY_REPORT}",
+}
 PARAM_PREFIX = "param_"  # step inputs that carry one pipeline parameter each
-
-
-def run_folder(bucket: str, environment: str, execution_id: str) -> str:
-    """``s3://<artifacts>/pipelines/<env>/<execution id>``: where a run writes its outputs
-    (the pipeline definition's ``run_path``)."""
-    return f"s3://{bucket}/{PIPELINES_PREFIX.rstrip('/')}/{environment}/{execution_id}"
 
 
 def _split_s3(uri: str) -> tuple[str, str]:
@@ -143,14 +141,7 @@ def facts_from_status_event(
             registered = step.get("Metadata", {}).get("RegisterModel", {}).get("Arn")
             model_package_arn = model_package_arn or str(registered or "")
     folder = run_folder(artifacts_bucket, environment, execution_arn.rsplit("/", 1)[-1])
-    uris = {
-        name: f"{folder}/{file}"
-        for name, file in (
-            ("evaluation", EVALUATION_FILE),
-            ("split_report", SPLIT_REPORT_FILE),
-            ("bias", BIAS_REPORT_FILE),
-        )
-    }
+    uris = {name: f"{folder}/{file}" for name, file in REPORTS.items()}
     evaluation = read_json(s3, uris["evaluation"], missing_ok=True)
     split_report = read_json(s3, uris["split_report"], missing_ok=True)
 
@@ -197,10 +188,3 @@ def handle(
     result = log_pipeline_run(client, facts)
     print(json.dumps({"experiment_logging": result.as_output()}))
     return result
-
-
-def app_arn_from_environment() -> str:
-    arn = os.environ.get(APP_ARN_VARIABLE, "").strip()
-    if not arn:
-        raise InputError(f"{APP_ARN_VARIABLE} is not set: the MLflow app of this environment")
-    return arn

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from mlops.constants import resource_prefix
+from mlops.constants import PIPELINES_PREFIX, resource_prefix
 
 
 def pipeline_name(environment: str) -> str:
@@ -61,6 +61,9 @@ class Step:
     MONITORING_DATASETS: Final = "MonitoringDatasets"
     DATA_QUALITY_BASELINE: Final = "DataQualityBaseline"
     MODEL_QUALITY_BASELINE: Final = "ModelQualityBaseline"
+    # After registration, in each branch that registers (experiments.enabled).
+    LOG_EXPERIMENT: Final = "LogExperiment"
+    LOG_EXPERIMENT_APPROVED: Final = "LogExperimentApproved"
 
 
 # What the registered model answers per CSV record (Autopilot's inference container reads
@@ -90,3 +93,25 @@ FALLBACK_PARAMETERS: Final = {
     PreflightOutput.PROCESSING_INSTANCE_TYPE: Parameter.PROCESSING_INSTANCE_TYPE,
     PreflightOutput.TRANSFORM_INSTANCE_TYPE: Parameter.TRANSFORM_INSTANCE_TYPE,
 }
+
+
+class RunFolder:
+    """Folders of one run under :func:`run_folder`: where its steps write (the definition's
+    ``run_path``) and where the experiment logger reads reports back after a failed run."""
+
+    SPLITS: Final = "splits"
+    TEST_FEATURES: Final = "test-features"
+    CLARIFY_CONFIG: Final = "clarify-config"
+    TEST_PREDICTIONS: Final = "test-predictions"
+    EVALUATION: Final = "evaluation"
+    CLARIFY_BIAS: Final = "clarify-bias"
+
+
+# The file Clarify writes its analysis to (its container's contract).
+CLARIFY_REPORT: Final = "analysis.json"
+
+
+def run_folder(bucket: str, environment: str, execution_id: str) -> str:
+    """``s3://<artifacts>/pipelines/<env>/<execution id>``: one folder per run. The definition
+    builds the same path from pipeline expressions (``Context.execution_path``)."""
+    return f"s3://{bucket}/{PIPELINES_PREFIX.rstrip('/')}/{environment}/{execution_id}"

@@ -33,6 +33,7 @@ from constructs import Construct
 
 from mlops.constants import PIPELINES_PREFIX, TAG_ENVIRONMENT
 from mlops.experiments.names import mlflow_app_name
+from mlops.experiments.settings import LoggerSettings
 from mlops.experiments.step import STATUS_EVENT
 from mlops.training.names import pipeline_name
 from stacks.config import ConfigError, EnvironmentConfig
@@ -271,11 +272,11 @@ class Experiments(Construct):
             "RunLogger",
             handler_dir="experiment_logger",
             description="Logs each training pipeline run as one MLflow run",
-            environment={
-                "MLFLOW_APP_ARN": self.app.attr_arn,
-                "ARTIFACTS_BUCKET": data.artifacts_bucket.bucket_name,
-                "ENVIRONMENT": config.name,
-            },
+            environment=LoggerSettings(
+                app_arn=self.app.attr_arn,
+                artifacts_bucket=data.artifacts_bucket.bucket_name,
+                environment=config.name,
+            ).to_environment(),
             log_key=data.key,
             log_retention_days=config.log_retention_days,
             timeout=cdk.Duration.minutes(2),

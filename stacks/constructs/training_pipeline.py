@@ -32,6 +32,7 @@ from mlops.training.names import pipeline_name
 from mlops.training.settings import PreflightSettings
 from stacks.config import ConfigError, EnvironmentConfig
 from stacks.constructs import monitoring_baselines, sagemaker_sdk
+from stacks.constructs.experiments import ExperimentsResources
 from stacks.constructs.mlops_package import MLOPS_DIR, mlops_bundling
 from stacks.constructs.network import NETWORK_INTERFACES_REASON, NetworkResources
 from stacks.constructs.pipeline_definition import (
@@ -106,6 +107,7 @@ def pipeline_settings(
     code_version: str,
     subnet_count: int = 0,
     security_group_count: int = 0,
+    log_experiments: bool = False,
 ) -> PipelineSettings:
     """What the definition builders need from an environment's config."""
     training = config.training
@@ -151,6 +153,7 @@ def pipeline_settings(
         input_prefix=f"{RAW_PREFIX}transactions/",
         subnet_count=subnet_count,
         security_group_count=security_group_count,
+        log_experiments=log_experiments,
     )
 
 
@@ -169,6 +172,7 @@ class TrainingPipeline(Construct):
         config: EnvironmentConfig,
         data: DataResources,
         network: NetworkResources | None,
+        experiments: ExperimentsResources | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         sagemaker_sdk.ready()  # imported in the background by build_platform
@@ -190,6 +194,7 @@ class TrainingPipeline(Construct):
             code_version=self.code.asset_hash,
             subnet_count=len(network.subnets) if network else 0,
             security_group_count=1 if network else 0,
+            log_experiments=experiments is not None,
         )
         images = cdk.CfnMapping(
             self, "Images", mapping=image_mapping(monitoring=config.monitoring.enabled)
@@ -238,6 +243,8 @@ class TrainingPipeline(Construct):
             variables[monitoring_baselines.IMAGE_PLACEHOLDER_NAME] = images.find_in_map(
                 cdk.Aws.REGION, monitoring_baselines.IMAGE_KEY
             )
+        if experiments:
+            variables["ExperimentLoggerFunctionArn"] = experiments.logger_function_arn
         if network:
             for index, subnet in enumerate(network.subnets):
                 variables[f"Subnet{index}"] = subnet.subnet_id
@@ -274,6 +281,14 @@ class TrainingPipeline(Construct):
             service="sagemaker", resource="pipeline", resource_name=name
         )
         self._grant_pipeline_role(stack, data, settings.model_package_group, network)
+        if experiments:
+            self.role.add_to_principal_policy(
+                iam.PolicyStatement(
+                    sid="InvokeExperimentLogger",
+                    actions=["lambda:InvokeFunction"],
+                    resources=[experiments.logger_function_arn],
+                )
+            )
 
         # Operability: every execution that ends, to the environment's topic.
         self.alerts = events.Rule(

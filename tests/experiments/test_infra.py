@@ -12,6 +12,7 @@ import botocore
 import pytest
 
 from mlops.experiments.names import mlflow_app_name
+from mlops.experiments.settings import ENV_APP_ARN, LoggerSettings
 from stacks.constructs.experiments import (
     APP_API_ACTION,
     LOGGER_MLFLOW_ACTIONS,
@@ -173,8 +174,12 @@ def test_the_run_logger_logs_to_this_app_and_reads_run_reports(dev: Synthesized)
     ]
     environment = logger["Properties"]["Environment"]["Variables"]
     app_id, _ = _app(dev)
-    assert environment["MLFLOW_APP_ARN"] == {"Fn::GetAtt": [app_id, "Arn"]}
-    assert set(environment) == {"MLFLOW_APP_ARN", "ARTIFACTS_BUCKET", "ENVIRONMENT"}
+    assert environment[ENV_APP_ARN] == {"Fn::GetAtt": [app_id, "Arn"]}
+    # What the handler reads back: the one contract (mlops.experiments.settings).
+    resolved = dev.assembly.environment(
+        dev.assembly.function("experiments", "ExperimentsRunLogger")
+    )
+    assert LoggerSettings.from_environment(resolved).environment == "dev"
     statements = {s.get("Sid"): s for s in _statements(template)}
     logging = statements["LogToThisMlflowApp"]
     assert logging["Resource"] == {"Fn::GetAtt": [app_id, "Arn"]}

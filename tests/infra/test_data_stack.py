@@ -107,7 +107,7 @@ def test_prod_retains_everything_and_never_auto_deletes(prod: Synthesized) -> No
         assert resource["DeletionPolicy"] == "Retain"
         assert resource["UpdateReplacePolicy"] == "Retain"
     assert not prod.resources("data", "Custom::S3AutoDeleteObjects")
-    assert prod.platform.data.termination_protection is True
+    assert prod.termination_protection("data") is True
 
 
 def test_ephemeral_dev_is_destroyed_with_its_objects(dev: Synthesized) -> None:

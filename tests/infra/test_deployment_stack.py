@@ -302,7 +302,7 @@ def _model_role_id(synth: Synthesized) -> str:
 def _network_value(synth: Synthesized, reference: Any) -> Any:
     """What a weak cross-stack reference (``Fn::GetStackOutput``) reads from the network."""
     output = reference["Fn::GetStackOutput"]
-    assert output["StackName"] == synth.platform.network.stack_name
+    assert output["StackName"] == synth.stack_name("network")
     return synth.templates["network"]["Outputs"][output["OutputName"]]["Value"]
 
 
@@ -335,7 +335,7 @@ def test_models_run_in_the_network_stacks_subnets_and_workload_group(
         group = _network_resource(synth, group_value)
         assert group["Type"] == "AWS::EC2::SecurityGroup"
         assert "Studio apps and jobs" in group["Properties"]["GroupDescription"]
-        assert synth.platform.network in synth.platform.deployment.dependencies
+        assert "network" in synth.dependencies("deployment")
 
 
 def test_model_role_creates_network_interfaces_in_this_vpc_only(dev: Synthesized) -> None:

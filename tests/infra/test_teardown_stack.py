@@ -128,8 +128,8 @@ def _mutations_are_tag_scoped(synth: Synthesized, stack: str, role_id: str) -> l
         condition = statement.get("Condition", {}).get("StringEquals", {})
         resources = str(statement["Resource"])
         assert (
-            condition.get(f"aws:ResourceTag/{TAG_ENVIRONMENT}") == synth.platform.config.name
-            or f":pipeline/mlops-{synth.platform.config.name}-*" in resources
+            condition.get(f"aws:ResourceTag/{TAG_ENVIRONMENT}") == synth.config.name
+            or f":pipeline/mlops-{synth.config.name}-*" in resources
             or ":app/*" in resources
         ), statement
         assert statement["Resource"] != "*"

@@ -65,6 +65,26 @@ BILLING_STEPS = [
 ]
 
 
+def test_the_run_is_logged_after_registration_with_what_only_the_pipeline_knows(
+    steps: dict[str, dict[str, Any]], dev: Synthesized
+) -> None:
+    logging = steps["LogExperiment"]
+    gate = steps["CheckQuotas"]["Arguments"]
+    assert [s["Name"] for s in gate["IfSteps"]][-2:] == [
+        "RegisterModel-RegisterModel",
+        "LogExperiment",
+    ]
+    inputs = logging["Arguments"]
+    assert inputs["model_package_arn"] == {
+        "Get": "Steps.RegisterModel-RegisterModel.ModelPackageArn"
+    }
+    assert inputs["execution_arn"] == {"Get": "Execution.PipelineExecutionArn"}
+    parameters = {p["Name"] for p in definition(dev)[0]["Parameters"]}
+    assert {k.removeprefix("param_") for k in inputs if k.startswith("param_")} == parameters
+    _, variables = definition(dev)
+    assert "Fn::GetStackOutput" in json.dumps(variables["ExperimentLoggerFunctionArn"])
+
+
 def test_pipeline_has_every_step_of_the_issue(steps: dict[str, dict[str, Any]]) -> None:
     assert {name: step["Type"] for name, step in steps.items()} == {
         "QuotaPreflight": "Lambda",
@@ -81,6 +101,7 @@ def test_pipeline_has_every_step_of_the_issue(steps: dict[str, dict[str, Any]]) 
         "DataQualityBaseline": "Processing",
         "ModelQualityBaseline": "Processing",
         "RegisterModel-RegisterModel": "RegisterModel",
+        "LogExperiment": "Lambda",  # experiments.enabled (default)
     }
 
 
@@ -91,7 +112,8 @@ def test_everything_that_bills_is_gated_by_the_preflight(dev_definition: dict[st
     top = dev_definition["Steps"]
     assert [step["Name"] for step in top] == ["QuotaPreflight", "CheckQuotas"]
     gate = top[1]["Arguments"]
-    assert [s["Name"] for s in gate["IfSteps"]] == BILLING_STEPS
+    # The logging step (experiments.enabled) bills nothing but needs the registration.
+    assert [s["Name"] for s in gate["IfSteps"]] == [*BILLING_STEPS, "LogExperiment"]
     assert [s["Name"] for s in gate["ElseSteps"]] == ["QuotaShortage"]
     assert "DependsOn" not in json.dumps(dev_definition)
 

@@ -142,11 +142,15 @@ class PipelineExecutor:
         values: PhysicalValues,
         part: str = "training",
         least_privilege: Mapping[str, str] | None = None,
+        lambda_environment: Mapping[str, Mapping[str, str]] | None = None,
     ) -> None:
         """``least_privilege`` maps a Lambda step's function (logical id prefix) to its key in
-        tests/security/functions.py: its calls then join the least-privilege proof."""
+        tests/security/functions.py: its calls then join the least-privilege proof.
+        ``lambda_environment`` adds variables to a function's template environment (logical id
+        prefix -> variables), e.g. the test MLflow server's endpoint for the run logger."""
         self.assembly, self.part, self.values = assembly, part, values
         self.least_privilege = dict(least_privilege or {})
+        self.lambda_environment = dict(lambda_environment or {})
         self.definition, self.logical_id = shipped_definition(assembly, part, values)
         resource = assembly.templates[part]["Resources"][self.logical_id]
         self.pipeline_name = str(assembly.resolve(part, resource["Properties"]["PipelineName"]))
@@ -357,17 +361,26 @@ class _Run:
 
     def _run_lambda(self, placed: Placed, arguments: Mapping[str, Any]) -> Mapping[str, Any]:
         function_arn = self.evaluate(placed.step["FunctionArn"], where=placed.name)
-        assembly, part, values = self.executor.assembly, self.executor.part, self.executor.values
+        assembly, values = self.executor.assembly, self.executor.values
+        # The function may be another stack's (the run logger is the Experiments stack's).
         functions = {
-            assembly.resolve(part, {"Fn::GetAtt": [f.logical_id, "Arn"]}, values): f
+            assembly.resolve(f.part, {"Fn::GetAtt": [f.logical_id, "Arn"]}, values): f
+            for part in assembly.templates
             for f in assembly.functions(part)
         }
         if function_arn not in functions:
-            raise StepFailure(f"no function {function_arn} in stack {part}")
+            raise StepFailure(f"no function {function_arn} in the assembly")
         function = functions[function_arn]
-        keys = [
-            k for p, k in self.executor.least_privilege.items() if function.logical_id.startswith(p)
-        ]
+
+        def of_function(table: Mapping[str, Any]) -> list[Any]:
+            return [v for prefix, v in table.items() if function.logical_id.startswith(prefix)]
+
+        keys = of_function(self.executor.least_privilege)
+        overrides = {
+            k: v
+            for extra in of_function(self.executor.lambda_environment)
+            for k, v in extra.items()
+        }
         invocation = invoke(
             assembly,
             function,
@@ -375,6 +388,7 @@ class _Run:
             endpoint_url=self.executor.moto.endpoint_url,
             values=values,
             stubs=self.stubs,
+            environment_overrides=overrides,
             least_privilege_key=keys[0] if keys else None,
         )
         if invocation.error is not None:

@@ -34,7 +34,8 @@ def test_a_quota_shortage_starts_nothing_that_bills(dev_world: World) -> None:
 
 def test_the_fallback_type_runs_every_step_it_covers(dev_world: World) -> None:
     """Scenario (c): the preferred processing type is short, dev's fallback (ml.m5.large) has
-    room: every processing step runs on it (Autopilot's instances are not ours to choose)."""
+    room: every processing step runs on it (Autopilot's instances are not ours to choose).
+    Issue 15: an unreachable MLflow app does not fail the run."""
     quotas = {**run_quotas(), "ml.m5.xlarge for processing job usage": 1}
     execution = dev_world.executor.start(stubs=quota_stubs(quotas))
 
@@ -50,3 +51,7 @@ def test_the_fallback_type_runs_every_step_it_covers(dev_world: World) -> None:
     [transform] = execution.requests_of("CreateTransformJob")
     chosen = outputs["transform_instance_type"]
     assert transform.params["TransformResources"]["InstanceType"] == chosen
+    # No MLflow app answers in this world: the run still succeeds, the logging step says why.
+    logged = execution.step(Step.LOG_EXPERIMENT).properties["OutputParameters"]
+    assert logged["status"] == "unreachable"
+    assert logged["message"].startswith("MLflow app ") and "\n" not in logged["message"]

@@ -1,7 +1,9 @@
 """Scenario (a): a full run of the synthesized dev pipeline on generated data, with default
 parameters, ends with a model package in moto that is the evaluated model, whose every report
 and drift baseline exists, with its documented metadata; every job and model it created
-carries both tags."""
+carries both tags; and
+its logging step leaves one MLflow run, over SigV4-signed calls, in the tests' MLflow server
+(standing for the environment's MLflow app), which ``experiments compare`` reads back."""
 
 from __future__ import annotations
 
@@ -18,8 +20,15 @@ from mlops.constants import (
     TAG_MANAGED_BY,
     model_package_group_name,
 )
-from mlops.training.names import INFERENCE_OUTPUT, Parameter, Step, model_step_name
+from mlops.experiments.names import TAG_EXECUTION_ARN, TAG_MODEL_PACKAGE_ARN
+from mlops.training.names import INFERENCE_OUTPUT, Parameter, Step, model_step_name, pipeline_name
 from stacks.constructs.monitoring import baseline_columns
+from tests.experiments.mlflow_server import (
+    APP_ARN,
+    MlflowServer,
+    Received,
+    record_mlflow_calls,
+)
 from tests.pipeline.executor import Execution
 from tests.pipeline.permissions import gaps
 from tests.pipeline.world import World, quota_stubs, run_quotas, training_world
@@ -34,21 +43,48 @@ SCORING_MODEL = model_step_name(Step.SCORING_MODEL, "CreateModel")
 def world(
     dev: Synthesized,
     _moto_server_process: MotoServer,
+    mlflow_server: MlflowServer,
     tmp_path_factory: pytest.TempPathFactory,
     raw_data: Path,
 ) -> Iterator[World]:
     """One run for the whole module (every test here reads it; none resets moto)."""
     _moto_server_process.reset()
     yield training_world(
-        dev.assembly, _moto_server_process, tmp_path_factory.mktemp("run"), raw_data
+        dev.assembly,
+        _moto_server_process,
+        tmp_path_factory.mktemp("run"),
+        raw_data,
+        mlflow_url=mlflow_server.url,
+        mlflow_app_arn=APP_ARN,
     )
 
 
+# What the MLflow server received during each execution (the tests' own reads come later).
+LOGGED: dict[str, list[Received]] = {}
+
+
 @pytest.fixture(scope="module")
-def execution(world: World) -> Execution:
+def execution(world: World, mlflow_server: MlflowServer) -> Execution:
+    mlflow_server.received.clear()
     execution = world.executor.start(stubs=quota_stubs(run_quotas()))
     assert execution.status == "Succeeded", execution.explain()
+    LOGGED[execution.arn] = list(mlflow_server.received)
+    record_mlflow_calls("experiment_logger", LOGGED[execution.arn])
     return execution
+
+
+@pytest.fixture(scope="module")
+def mlflow_run(execution: Execution, mlflow_server: MlflowServer) -> Any:
+    """The MLflow run of the execution, read back with MLflow's own client."""
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(tracking_uri=mlflow_server.backend_url)
+    experiment = client.get_experiment_by_name(pipeline_name("dev"))
+    assert experiment is not None
+    [run] = client.search_runs(
+        [experiment.experiment_id], f"tags.`{TAG_EXECUTION_ARN}` = '{execution.arn}'"
+    )
+    return run
 
 
 @pytest.fixture(scope="module")
@@ -75,6 +111,7 @@ def test_every_step_ran_in_dependency_order(execution: Execution) -> None:
         Step.DATA_QUALITY_BASELINE,
         Step.MODEL_QUALITY_BASELINE,
         REGISTER,
+        Step.LOG_EXPERIMENT,
     ]
 
 
@@ -251,9 +288,69 @@ def test_the_version_carries_drift_baselines_that_exist_and_match_the_endpoint(
     statistics = json.loads(s3.read_text(uris["drift data statistics"]))
     columns = [feature["name"] for feature in statistics["features"]]
     assert columns == [*INFERENCE_OUTPUT, *columns[len(INFERENCE_OUTPUT) :]]
-    assert tuple(columns) == baseline_columns(dev.platform.config)  # the alarms' columns
+    assert tuple(columns) == baseline_columns(dev.config)  # the alarms' columns
     baseline = json.loads(s3.read_text(uris["drift model statistics"]))
     evaluation = json.loads(s3.read_text(metrics["ModelQuality"]["Statistics"]["S3Uri"]))
     assert baseline["binary_classification_metrics"]["f1"]["value"] == pytest.approx(
         evaluation["binary_classification_metrics"]["f1"]["value"]
     )
+
+
+def test_the_run_is_one_mlflow_run_with_its_parameters_metrics_and_links(
+    execution: Execution, package: dict[str, Any], mlflow_run: Any
+) -> None:
+    """Issue 15: every pipeline parameter, the split and reproducibility facts, the test
+    metrics and confusion counts, the reports and the registered version."""
+    params, metrics, tags = mlflow_run.data.params, mlflow_run.data.metrics, mlflow_run.data.tags
+    assert mlflow_run.info.status == "FINISHED"
+    assert {f"pipeline.{name}" for name in execution.parameters} <= set(params)
+    assert params["pipeline.SplitSeed"] == str(execution.parameters[Parameter.SPLIT_SEED])
+    metadata = package["CustomerMetadataProperties"]
+    assert params["input.fingerprint"] == metadata["mlops:input-fingerprint"]
+    assert (params["config_hash"], params["code_version"]) == (
+        metadata["mlops:config-hash"],
+        metadata["mlops:code-version"],
+    )
+    assert {"split.method", "split.ratios", "split.seed"} <= set(params)
+    assert {"precision", "recall", "f1", "auc", "pr_auc", "tp", "fp", "fn", "tn"} <= set(metrics)
+    assert tags[TAG_MODEL_PACKAGE_ARN] == package["ModelPackageArn"]
+    reports = package["ModelMetrics"]
+    assert tags["mlops.artifact.evaluation"] == reports["ModelQuality"]["Statistics"]["S3Uri"]
+    assert (
+        tags["mlops.artifact.explainability_report"]
+        == (reports["Explainability"]["Report"]["S3Uri"])
+    )
+    outputs = execution.step(Step.LOG_EXPERIMENT).properties["OutputParameters"]
+    assert (outputs["status"], outputs["run_id"]) == ("logged", mlflow_run.info.run_id)
+
+
+def test_every_mlflow_call_was_signed_for_the_app(execution: Execution) -> None:
+    received = LOGGED[execution.arn]
+    assert received, "the logging step made no MLflow call"
+    assert all(r.signature_valid and r.signing_service == "sagemaker" for r in received)
+    assert {r.headers.get("x-sm-mlflow-app-arn") for r in received} == {APP_ARN}
+
+
+def test_experiments_compare_prints_the_pipeline_runs(
+    world: World,
+    execution: Execution,
+    mlflow_run: Any,
+    mlflow_server: MlflowServer,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A second run with another seed; `experiments compare --last 2` puts the differing
+    parameter first and reads both runs' metrics back."""
+    from mlops.cli import main
+
+    second = world.executor.start({Parameter.SPLIT_SEED: "8"}, stubs=quota_stubs(run_quotas()))
+    assert second.status == "Succeeded", second.explain()
+    monkeypatch.setenv("SAGEMAKER_MLFLOW_CUSTOM_ENDPOINT", mlflow_server.url)
+    argv = ["experiments", "compare", "--env", "dev", "--app-arn", APP_ARN, "--last", "2"]
+    assert main([*argv, "--output", "json"]) == 0
+    compared = json.loads(capsys.readouterr().out)
+    assert compared["params"][0]["name"] == "pipeline.SplitSeed"
+    assert sorted(compared["params"][0]["values"]) == ["42", "8"]
+    assert main(argv) == 0
+    printed = capsys.readouterr().out
+    assert mlflow_run.info.run_name in printed and "f1" in printed

@@ -22,8 +22,13 @@ from tests.shipped.assembly import Assembly, PhysicalValues
 from tests.shipped.fixtures import MotoServer
 from tests.shipped.lambdas import Stub
 
-# The training stack's preflight function and its key in the least-privilege proof.
-LEAST_PRIVILEGE = {"TrainingQuotaPreflight": "quota_preflight"}
+# The pipeline's Lambda steps' functions and their keys in the least-privilege proof.
+LEAST_PRIVILEGE = {
+    "TrainingQuotaPreflight": "quota_preflight",
+    "ExperimentsRunLogger": "experiment_logger",
+}
+# Where the run logger finds no MLflow app: it reports "unreachable", the run goes on.
+NO_MLFLOW_APP = "http://127.0.0.1:9"
 
 
 @dataclass(frozen=True)
@@ -56,7 +61,11 @@ def training_world(
     raw_data: Path,
     *,
     region: str = "us-east-1",
+    mlflow_url: str = NO_MLFLOW_APP,
+    mlflow_app_arn: str | None = None,
 ) -> World:
+    """``mlflow_url`` is the MLflow app the run logger reaches (the tests' server, or
+    nothing there); ``mlflow_app_arn`` pins the app's ARN (the server checks it)."""
     kms = moto.client("kms")
     key = kms.create_key(Description="the environment's data key")["KeyMetadata"]
     [key_id] = [
@@ -64,10 +73,15 @@ def training_world(
         for logical_id, resource in assembly.templates["data"]["Resources"].items()
         if resource["Type"] == "AWS::KMS::Key"
     ]
-    values = PhysicalValues(
-        region=region,
-        pinned={f"data.{key_id}": key["KeyId"], f"data.{key_id}.Arn": key["Arn"]},
-    )
+    pinned = {f"data.{key_id}": key["KeyId"], f"data.{key_id}.Arn": key["Arn"]}
+    if mlflow_app_arn and "experiments" in assembly.templates:
+        [app_id] = [
+            logical_id
+            for logical_id, resource in assembly.templates["experiments"]["Resources"].items()
+            if resource["Type"] == "AWS::SageMaker::MlflowApp"
+        ]
+        pinned[f"experiments.{app_id}.Arn"] = mlflow_app_arn
+    values = PhysicalValues(region=region, pinned=pinned)
     variables = pipeline_variables(assembly, "training")
     data_bucket = assembly.resolve("training", variables["DataBucket"], values)
     artifacts_bucket = assembly.resolve("training", variables["ArtifactsBucket"], values)
@@ -78,7 +92,14 @@ def training_world(
     for path in sorted(p for p in raw_data.rglob("*") if p.is_file()):
         s3.upload_file(str(path), data_bucket, f"raw/{path.relative_to(raw_data).as_posix()}")
     executor = PipelineExecutor(
-        assembly, moto=moto, workdir=workdir, values=values, least_privilege=LEAST_PRIVILEGE
+        assembly,
+        moto=moto,
+        workdir=workdir,
+        values=values,
+        least_privilege=LEAST_PRIVILEGE,
+        lambda_environment={
+            "ExperimentsRunLogger": {"SAGEMAKER_MLFLOW_CUSTOM_ENDPOINT": mlflow_url}
+        },
     )
     groups = {
         placed.step["Arguments"]["ModelPackageGroupName"]

@@ -593,7 +593,7 @@ def _one(assembly: Assembly, part: str, resource_type: str, prefix: str = "") ->
 
 
 def world(synthesized: Synthesized) -> tuple[Assembly, PhysicalValues, World]:
-    env = synthesized.platform.config.name
+    env = synthesized.config.name
     account, region = CLI_DEFAULTS[env]
     values = (
         PhysicalValues(account=account, region=region) if account and region else PhysicalValues()

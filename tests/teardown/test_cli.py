@@ -10,16 +10,10 @@ from mlops import cli
 from mlops.command import Context
 from mlops.errors import InputError
 from mlops.teardown.cli import ask_on_terminal
-from tests.aws_machine import share_botocore_loader
 from tests.synth import ROOT
 from tests.teardown.conftest import Account, count_serving
 
 CONFIG = str(ROOT / "cdk.json")
-
-
-@pytest.fixture(autouse=True)
-def _one_model_loader(monkeypatch: pytest.MonkeyPatch) -> None:
-    share_botocore_loader(monkeypatch)
 
 
 def test_dry_run_prints_the_plan_and_changes_nothing(

@@ -13,11 +13,13 @@ from stacks.constructs.training_pipeline import pipeline_settings
 from tests.pipeline.definition import PipelineDefinition
 from tests.synth import cdk_context
 
-# dev's settings with what no shipped environment uses: auto-approval, a 3-instance partition.
+# dev's settings with what no shipped environment uses: auto-approval, a 3-instance partition
+# (and the logging step, which the stack adds when the Experiments stack exists).
 SETTINGS = replace(
     pipeline_settings(load_environment(cdk_context("dev")), code_version="version"),
     auto_approve_f1_threshold=0.8,
     partition_instance_count=3,
+    log_experiments=True,
 )
 
 
@@ -46,8 +48,12 @@ def test_auto_approval_follows_the_gate_without_nesting_conditions() -> None:
     ]
     approved = model_step_name(Step.REGISTER_APPROVED, "RegisterModel")
     pending = model_step_name(Step.REGISTER, "RegisterModel")
-    assert [s["Name"] for s in check["IfSteps"]] == [approved]
-    assert [s["Name"] for s in check["ElseSteps"]] == [pending]
+    # Each registering branch logs its run, naming the version it registered.
+    assert [s["Name"] for s in check["IfSteps"]] == [approved, Step.LOG_EXPERIMENT_APPROVED]
+    assert [s["Name"] for s in check["ElseSteps"]] == [pending, Step.LOG_EXPERIMENT]
+    for log, register in ((Step.LOG_EXPERIMENT_APPROVED, approved), (Step.LOG_EXPERIMENT, pending)):
+        inputs = definition.steps[log].step["Arguments"]
+        assert inputs["model_package_arn"] == {"Get": f"Steps.{register}.ModelPackageArn"}
     statuses = {
         name: definition.steps[name].step["Arguments"]["ModelApprovalStatus"]
         for name in (approved, pending)

@@ -25,6 +25,7 @@ from stacks.constructs.pipeline_definition.evaluation import (
     scoring_model_step,
     transform_step,
 )
+from stacks.constructs.pipeline_definition.experiments import ExperimentLogging
 from stacks.constructs.pipeline_definition.gate import gate_step, preflight_step
 from stacks.constructs.pipeline_definition.monitoring import baseline_steps
 from stacks.constructs.pipeline_definition.registration import Registration, check_f1_step
@@ -63,17 +64,32 @@ def build_definition(settings: PipelineSettings) -> Definition:
         baselines=baselines,
     )
 
+    logging = (
+        ExperimentLogging(ctx, splits=splits, evaluated=evaluated, bias=bias, automl=automl)
+        if settings.log_experiments
+        else None
+    )
+
+    def registered(name: str, status: str, log_name: str) -> list[Any]:
+        """The registration, then (with experiments) the run's logging step."""
+        step = registration.step(name, status)
+        return [step, logging.step(log_name, step)] if logging else [step]
+
     billing: list[Any] = [
         *splits.steps, automl, prepared.step, bias.step, model_step, transform, evaluated.step,
         *(baselines.steps if baselines is not None else []),
     ]  # fmt: skip
     steps: list[Any] = [preflight]
+    pending = registered(Step.REGISTER, "PendingManualApproval", Step.LOG_EXPERIMENT)
     threshold = settings.auto_approve_f1_threshold
     if threshold is None:
-        billing.append(registration.step(Step.REGISTER, "PendingManualApproval"))
-        steps.append(gate_step(preflight, billing))
+        steps.append(gate_step(preflight, [*billing, *pending]))
     else:
-        steps += [gate_step(preflight, billing), check_f1_step(registration, evaluated, threshold)]
+        approved = registered(Step.REGISTER_APPROVED, "Approved", Step.LOG_EXPERIMENT_APPROVED)
+        steps += [
+            gate_step(preflight, billing),
+            check_f1_step(evaluated, threshold, if_steps=approved, else_steps=pending),
+        ]
 
     pipeline = Pipeline(
         name=placeholder("PipelineName"),

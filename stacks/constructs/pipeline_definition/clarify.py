@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from mlops.training.names import Step
+from mlops.training.names import CLARIFY_REPORT, RunFolder, Step
 from stacks.constructs.pipeline_definition.context import Context
 from stacks.constructs.pipeline_definition.data import Splits
 from stacks.constructs.pipeline_definition.evaluation import Prepared
@@ -49,10 +49,10 @@ def clarify_step(ctx: Context, splits: Splits, prepared: Prepared, instance_type
                 ProcessingOutput(
                     output_name="analysis_result",
                     source="/opt/ml/processing/output",
-                    destination=ctx.run_path("clarify-bias"),
+                    destination=ctx.run_path(RunFolder.CLARIFY_BIAS),
                 )
             ],
         ),
     )
     folder = step.properties.ProcessingOutputConfig.Outputs["analysis_result"].S3Output.S3Uri
-    return Bias(step=step, report_uri=Join(on="/", values=[folder, "analysis.json"]))
+    return Bias(step=step, report_uri=Join(on="/", values=[folder, CLARIFY_REPORT]))

@@ -80,6 +80,7 @@ class PipelineSettings:
     input_prefix: str = "raw/transactions/"  # default InputDataUri under the data bucket
     subnet_count: int = 0  # 0: jobs run without VPC config
     security_group_count: int = 0
+    log_experiments: bool = False  # experiments.enabled: a logging step after registration
 
 
 @dataclass(frozen=True)

@@ -5,12 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from mlops.training.names import Step
+from mlops.data.schema import SPLIT_REPORT
+from mlops.training.names import RunFolder, Step
 from stacks.constructs.pipeline_definition.context import Context
 
 INPUT = "/opt/ml/processing/input"
 OUTPUT = "/opt/ml/processing/output"
-OUTPUT_NAME = "splits"
+OUTPUT_NAME = RunFolder.SPLITS
 
 
 @dataclass(frozen=True)
@@ -44,7 +45,7 @@ def splits_steps(ctx: Context, instance_type: Any) -> Splits:
     count = s.partition_instance_count
     sharded = count > 1
     destination = ctx.run_path(OUTPUT_NAME)
-    report = PropertyFile(name="SplitReport", output_name=OUTPUT_NAME, path="split-report.json")
+    report = PropertyFile(name="SplitReport", output_name=OUTPUT_NAME, path=SPLIT_REPORT)
     partition = ProcessingStep(
         name=Step.PARTITION,
         description=f"Split the input into train/validation/test on {count} instance(s)",

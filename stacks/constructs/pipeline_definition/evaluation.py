@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from mlops.training.names import INFERENCE_OUTPUT, Step
+from mlops.training.evaluation import EVALUATION_FILE
+from mlops.training.names import INFERENCE_OUTPUT, RunFolder, Step
 from stacks.constructs.pipeline_definition.context import Context
 from stacks.constructs.pipeline_definition.data import Splits
 
@@ -42,12 +43,12 @@ def prepare_step(ctx: Context, splits: Splits, instance_type: Any) -> Prepared:
                 ProcessingOutput(
                     output_name="features",
                     source="/opt/ml/processing/output",
-                    destination=ctx.run_path("test-features"),
+                    destination=ctx.run_path(RunFolder.TEST_FEATURES),
                 ),
                 ProcessingOutput(
                     output_name="clarify",
                     source="/opt/ml/processing/clarify",
-                    destination=ctx.run_path("clarify-config"),
+                    destination=ctx.run_path(RunFolder.CLARIFY_CONFIG),
                 ),
             ],
             arguments=[
@@ -116,7 +117,7 @@ def transform_step(ctx: Context, model_step: Any, prepared: Prepared, instance_t
         strategy="MultiRecord",
         assemble_with="Line",
         accept="text/csv",
-        output_path=ctx.run_path("test-predictions"),
+        output_path=ctx.run_path(RunFolder.TEST_PREDICTIONS),
         output_kms_key=ctx.key,
         volume_kms_key=ctx.key,
         base_transform_job_name=ctx.settings.name_prefix,
@@ -150,7 +151,9 @@ def evaluate_step(
     from sagemaker.workflow.properties import PropertyFile
     from sagemaker.workflow.steps import ProcessingStep
 
-    report = PropertyFile(name="EvaluationReport", output_name="evaluation", path="evaluation.json")
+    report = PropertyFile(
+        name="EvaluationReport", output_name=RunFolder.EVALUATION, path=EVALUATION_FILE
+    )
     step = ProcessingStep(
         name=Step.EVALUATE,
         description="Precision, recall, F1, ROC AUC, PR AUC, confusion matrix on the test split",
@@ -172,7 +175,7 @@ def evaluate_step(
                 ProcessingOutput(
                     output_name="evaluation",
                     source="/opt/ml/processing/evaluation",
-                    destination=ctx.run_path("evaluation"),
+                    destination=ctx.run_path(RunFolder.EVALUATION),
                 )
             ],
             arguments=["score", "--positive-label", ctx.settings.positive_label],
@@ -180,4 +183,4 @@ def evaluate_step(
         property_files=[report],
     )
     folder = step.properties.ProcessingOutputConfig.Outputs["evaluation"].S3Output.S3Uri
-    return Evaluated(step=step, report=report, uri=Join(on="/", values=[folder, "evaluation.json"]))
+    return Evaluated(step=step, report=report, uri=Join(on="/", values=[folder, EVALUATION_FILE]))

@@ -89,9 +89,12 @@ class Registration:
         )
 
 
-def check_f1_step(registration: Registration, evaluated: Evaluated, threshold: float) -> Any:
-    """Non-prod only: ``Approved`` when the test F1 reaches ``threshold``, else pending. F1 is
-    always a number in evaluation.json (0 when undefined), so the comparison never meets null."""
+def check_f1_step(
+    evaluated: Evaluated, threshold: float, *, if_steps: list[Any], else_steps: list[Any]
+) -> Any:
+    """Non-prod only: ``if_steps`` (register ``Approved``) when the test F1 reaches
+    ``threshold``, else ``else_steps`` (pending). F1 is always a number in evaluation.json (0
+    when undefined), so the comparison never meets null."""
     from sagemaker.workflow.condition_step import ConditionStep
     from sagemaker.workflow.conditions import ConditionGreaterThanOrEqualTo
     from sagemaker.workflow.functions import JsonGet
@@ -104,6 +107,6 @@ def check_f1_step(registration: Registration, evaluated: Evaluated, threshold: f
     return ConditionStep(
         name=Step.CHECK_F1,
         conditions=[ConditionGreaterThanOrEqualTo(left=f1, right=threshold)],
-        if_steps=[registration.step(Step.REGISTER_APPROVED, "Approved")],
-        else_steps=[registration.step(Step.REGISTER, "PendingManualApproval")],
+        if_steps=if_steps,
+        else_steps=else_steps,
     )
