@@ -105,6 +105,9 @@ class RunFolder:
     TEST_PREDICTIONS: Final = "test-predictions"
     EVALUATION: Final = "evaluation"
     CLARIFY_BIAS: Final = "clarify-bias"
+    MONITORING_DATASETS: Final = "monitoring-datasets"
+    DATA_QUALITY_BASELINE: Final = "data-quality-baseline"
+    MODEL_QUALITY_BASELINE: Final = "model-quality-baseline"
 
 
 # The file Clarify writes its analysis to (its container's contract).

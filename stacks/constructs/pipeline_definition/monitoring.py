@@ -20,7 +20,7 @@ from mlops.monitoring.baseline_data import (
     PREDICTIONS_DIR,
     PREPARED_DIR,
 )
-from mlops.training.names import INFERENCE_OUTPUT, Step
+from mlops.training.names import INFERENCE_OUTPUT, RunFolder, Step
 from stacks.constructs.monitoring_baselines import IMAGE_PLACEHOLDER_NAME, baseline_step_args
 from stacks.constructs.pipeline_definition.context import Context, placeholder
 from stacks.constructs.pipeline_definition.evaluation import Prepared
@@ -68,7 +68,7 @@ def baseline_steps(
                 ProcessingOutput(
                     output_name=kind,
                     source=f"{OUTPUT_DIR}/{kind}",
-                    destination=ctx.run_path("monitoring-datasets", kind),
+                    destination=ctx.run_path(RunFolder.MONITORING_DATASETS, kind),
                 )
                 for kind in (DATA_QUALITY, MODEL_QUALITY)
             ],
@@ -77,14 +77,14 @@ def baseline_steps(
     )
     outputs = datasets.properties.ProcessingOutputConfig.Outputs
 
-    def baseline(name: str, kind: Any, dataset: str) -> Any:
+    def baseline(name: str, kind: Any, dataset: str, folder: str) -> Any:
         return ProcessingStep(
             name=name,
             description=f"Model Monitor {kind.replace('_', '-')} baseline of the scored test split",
             step_args=baseline_step_args(
                 kind,
                 dataset=outputs[dataset].S3Output.S3Uri,
-                destination=ctx.run_path(f"{dataset}-baseline"),
+                destination=ctx.run_path(folder),
                 role=ctx.role,
                 image_uri=placeholder(IMAGE_PLACEHOLDER_NAME),
                 instance_type=instance_type,
@@ -98,6 +98,16 @@ def baseline_steps(
 
     return Baselines(
         datasets=datasets,
-        data_quality=baseline(Step.DATA_QUALITY_BASELINE, "data_quality", DATA_QUALITY),
-        model_quality=baseline(Step.MODEL_QUALITY_BASELINE, "model_quality", MODEL_QUALITY),
+        data_quality=baseline(
+            Step.DATA_QUALITY_BASELINE,
+            "data_quality",
+            DATA_QUALITY,
+            RunFolder.DATA_QUALITY_BASELINE,
+        ),
+        model_quality=baseline(
+            Step.MODEL_QUALITY_BASELINE,
+            "model_quality",
+            MODEL_QUALITY,
+            RunFolder.MODEL_QUALITY_BASELINE,
+        ),
     )
