@@ -7,7 +7,9 @@ directory and the ``mlops`` layer on ``sys.path``); the median of the runs is re
 ``python -X importtime``'s heaviest modules for one run.
 
 AWS calls: the deploy logic runs against moto (Service Quotas stubbed, UpdateEndpoint answered
-by a hook, as in tests/deployment) and every API call is counted by a botocore event hook.
+by a hook, monitoring schedules added to moto, as in tests/deployment) and every API call is
+counted by a botocore event hook, for the endpoint (``converge``) and for its monitoring
+(``follow_monitoring``, with the versions carrying drift baselines) separately.
 """
 
 from __future__ import annotations
@@ -68,8 +70,13 @@ def count_calls() -> dict[str, Counter[str]]:
     from moto import mock_aws
 
     from mlops.deployment.deploy import converge
+    from mlops.deployment.service import follow_monitoring
     from tests.deployment import conftest
+    from tests.monitoring.conftest import settings as monitoring_settings
+    from tests.shipped import sagemaker_monitoring
 
+    sagemaker_monitoring.install()
+    settings = conftest.settings(monitoring=monitoring_settings())
     scenarios: dict[str, Counter[str]] = {}
     fixture: Any = conftest.account.__wrapped__  # type: ignore[attr-defined]
     with mock_aws():
@@ -85,15 +92,15 @@ def count_calls() -> dict[str, Counter[str]]:
 
         def run(name: str) -> None:
             calls.clear()
-            converge(
-                account.sagemaker,
-                account.clients.service_quotas,
-                conftest.settings(),
-                "fraud-detection",
+            outcome = converge(
+                account.sagemaker, account.clients.service_quotas, settings, "fraud-detection"
             )
             scenarios[name] = Counter(calls)
+            calls.clear()
+            follow_monitoring(account.clients, settings, outcome)
+            scenarios[f"{name}, then its monitoring"] = Counter(calls)
 
-        v1, v2 = account.register(), account.register()
+        v1, v2 = (account.register(baselines=f"s3://artifacts/run-{n}") for n in (1, 2))
         account.quota(100, times=3)
         account.decide(v1, "Approved")
         run("approve v1 (create endpoint)")

@@ -49,6 +49,16 @@ class DeploymentStack(cdk.Stack):
             )
             for group in registry.group_names
         }
+        # Model monitoring (docs/monitoring.md): the jobs' role, drift alarms, failure notices;
+        # the deploy Lambda binds each endpoint's schedules to the version it serves.
+        self.monitoring = (
+            MonitoringResources(
+                self, "Monitoring", config=config, data=data, network=network,
+                groups=registry.group_names,
+            )
+            if config.monitoring.enabled
+            else None
+        )  # fmt: skip
         rollback_alarms: list[cloudwatch.IAlarm] = [
             alarm for alarms in self.endpoint_alarms.values() for alarm in alarms.alarms
         ]
@@ -61,6 +71,7 @@ class DeploymentStack(cdk.Stack):
             groups=registry.group_names,
             model_role=self.model_role.role,
             rollback_alarms=rollback_alarms,
+            monitoring=self.monitoring,
         )
         # On stack delete: the deploy pipeline goes first, then its endpoints are removed.
         self.endpoint_cleanup = EndpointCleanup(
@@ -69,15 +80,5 @@ class DeploymentStack(cdk.Stack):
         # The model role (and its network-interface permissions) outlives the clean-up:
         # SageMaker deletes the endpoints' network interfaces as that role.
         self.endpoint_cleanup.resource.node.add_dependency(self.model_role)
-        # Model monitoring (docs/monitoring.md): the jobs' role, drift alarms, failure notices.
-        # The deploy Lambda's use of it (environment, grants) is wired with the deploy code.
-        self.monitoring = (
-            MonitoringResources(
-                self, "Monitoring", config=config, data=data, network=network,
-                groups=registry.group_names,
-            )
-            if config.monitoring.enabled
-            else None
-        )  # fmt: skip
         cdk.CfnOutput(self, "DeployQueueUrl", value=self.approvals.queue.queue_url)
         cdk.CfnOutput(self, "DeadLetterQueueUrl", value=self.approvals.dead_letter_queue.queue_url)

@@ -12,6 +12,7 @@ Approving or rejecting only changes the registry; the deploy Lambda reacts to th
 from __future__ import annotations
 
 import argparse
+import csv
 import re
 import sys
 import uuid
@@ -25,6 +26,7 @@ from mlops.constants import model_package_group_name, resource_prefix
 from mlops.deployment import names
 from mlops.errors import InputError, MlopsError
 from mlops.registry import ModelVersion, list_versions, set_approval
+from mlops.training.names import INFERENCE_OUTPUT
 
 if TYPE_CHECKING:
     from mypy_boto3_sagemaker import SageMakerClient
@@ -51,7 +53,16 @@ def register(subparsers: Subparsers) -> None:
 
     endpoint = add_group(subparsers, "endpoint", help="use a group's endpoint")
     invoke_parser = add_command(
-        endpoint, "invoke", run_invoke, help="score one CSV row, print the prediction"
+        endpoint,
+        "invoke",
+        run_invoke,
+        help="score one CSV row, print the prediction",
+        description=(
+            "Send one CSV row to the group's endpoint and print its answer: the predicted "
+            "label and the probability of that label (not of fraud: 0.93 with label 0 means "
+            "93 percent sure it is not fraud)."
+        ),
+        output=True,
     )
     group_option(invoke_parser)
     invoke_parser.add_argument(
@@ -215,13 +226,27 @@ def invoke(runtime: SageMakerRuntimeClient, endpoint: str, row: str, inference_i
     return response["Body"].read().decode().strip()
 
 
+def answer_fields(answer: str) -> dict[str, str]:
+    """The answer's columns by name (``predicted_label``, ``probability``: what the registered
+    model answers), or ``{"answer": ...}`` when it has another shape (a model registered by
+    hand may answer the label only)."""
+    rows = [row for row in csv.reader(answer.splitlines()) if row]
+    if len(rows) == 1 and len(rows[0]) == len(INFERENCE_OUTPUT):
+        return dict(zip(INFERENCE_OUTPUT, (cell.strip() for cell in rows[0]), strict=True))
+    return {"answer": answer}
+
+
 def run_invoke(ctx: Context) -> int:
     group = configured_group(ctx)
     endpoint = names.endpoint_name(ctx.env, group)
     runtime = ctx.client("sagemaker-runtime")
     inference_id: str = ctx.args.inference_id or uuid.uuid4().hex
     try:
-        print(invoke(runtime, endpoint, ctx.args.csv, inference_id))
+        fields = answer_fields(invoke(runtime, endpoint, ctx.args.csv, inference_id))
+        ctx.emit(
+            " ".join(f"{name}={value}" for name, value in fields.items()),
+            {**fields, "inference_id": inference_id},
+        )
         print(f"inference id: {inference_id}", file=sys.stderr)
     except ClientError as error:
         if not is_not_found(error):

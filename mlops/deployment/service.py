@@ -14,6 +14,18 @@ Per record:
 * done -> notified when something changed or a person must act (deployment started, nothing
   left to serve, endpoint needs attention); a deployment already under way is done too.
 
+Model monitoring follows every record whose endpoint serves, or is moving to, the wanted
+version (created, updated, unchanged, in progress): the endpoint's schedules are bound to that
+version's baselines (``mlops.monitoring.schedules.ensure_monitoring``; with monitoring
+disabled, what an earlier configuration created is removed). It runs after the deployment's
+notification, so a retry never loses it. A schedule that is busy (``RetryableError``) retries
+the record with the same backoff, and the retry converges to the same endpoint. AWS does not
+document whether a schedule can be created for an endpoint that is still ``Creating`` or
+``Updating``: a validation error then is retried the same way (the retry finds the endpoint
+serving, ``unchanged``, and a refusal then is a real one). Any other
+monitoring failure is notified and the record is done: the endpoint deployment stands (AWS no
+longer opens Model Monitor to new accounts, which may refuse it: docs/monitoring.md).
+
 The queue is FIFO: once a deployment is retried, every later record of the batch is reported
 failed too, so a group's events are never processed out of order.
 """
@@ -26,10 +38,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from mlops.deployment.deploy import QuotaExceededError, converge
+from botocore.exceptions import ClientError
+
+from mlops.aws_errors import error_code, error_message
+from mlops.deployment.deploy import Outcome, QuotaExceededError, converge
 from mlops.deployment.events import parse_approval_event
 from mlops.deployment.settings import DeploySettings
 from mlops.errors import InputError, RetryableError
+from mlops.monitoring.schedules import delete_monitoring, ensure_monitoring
 
 if TYPE_CHECKING:
     import boto3
@@ -42,6 +58,8 @@ logger = logging.getLogger(__name__)
 
 BACKOFF_BASE_SECONDS = 120
 BACKOFF_MAX_SECONDS = 900
+# Outcomes whose endpoint serves, or is moving to, the wanted version: monitoring follows it.
+SERVING_ACTIONS = ("created", "updated", "unchanged", "in_progress")
 
 
 @dataclass(frozen=True)
@@ -112,10 +130,7 @@ def process_record(record: Any, settings: DeploySettings, clients: Clients) -> R
     try:
         outcome = converge(clients.sagemaker, clients.service_quotas, settings, approval.group)
     except RetryableError as error:
-        delay = retry_delay_seconds(receive_count)
-        logger.warning("retry in %ss: %s", delay, error, extra=context)
-        _delay(clients.sqs, record, delay)
-        return Result.RETRY
+        return _retry_later(clients, record, error, context)
     except QuotaExceededError as error:
         logger.error("%s", error, extra=context)
         if receive_count == 1:
@@ -140,7 +155,63 @@ def process_record(record: Any, settings: DeploySettings, clients: Clients) -> R
     )
     if outcome.notify:
         _notify(clients.sns, settings, outcome.subject, outcome.message)
+    if outcome.action not in SERVING_ACTIONS:
+        return Result.DONE
+    try:
+        follow_monitoring(clients, settings, outcome)
+    except RetryableError as error:
+        return _retry_later(clients, record, error, context)
+    except Exception as error:
+        logger.exception("monitoring of %s not set up", approval.group, extra=context)
+        _notify(
+            clients.sns,
+            settings,
+            f"Monitoring not set up: {approval.group}",
+            f"{approval.group}: the endpoint deployment stands, but its model monitoring "
+            f"failed: {type(error).__name__}: {error} (docs/monitoring.md)",
+        )
     return Result.DONE
+
+
+def follow_monitoring(clients: Clients, settings: DeploySettings, outcome: Outcome) -> None:
+    """Bind the endpoint's monitoring to the version it serves, or remove it when monitoring
+    is disabled (see the module doc)."""
+    if settings.monitoring is None:
+        removed = delete_monitoring(clients.sagemaker, settings.environment, outcome.group)
+        if removed:
+            logger.info("monitoring disabled: removed %s", ", ".join(removed))
+        return
+    assert outcome.version is not None  # every serving outcome names its version
+    try:
+        followed = ensure_monitoring(
+            clients.sagemaker, settings.monitoring, outcome.group, outcome.version
+        )
+    except ClientError as error:
+        if outcome.action == "unchanged" or error_code(error) != "ValidationException":
+            raise
+        raise RetryableError(
+            f"monitoring of {outcome.endpoint} refused while the endpoint is not serving yet "
+            f"({error_message(error)}); retrying"
+        ) from error
+    incomplete = "no_baseline" in followed.actions.values()
+    logger.log(
+        logging.WARNING if incomplete else logging.INFO,
+        "%s",
+        followed.message,
+        extra={"pruned": list(followed.pruned)},
+    )
+    if incomplete:
+        _notify(clients.sns, settings, f"Monitoring incomplete: {outcome.group}", followed.message)
+
+
+def _retry_later(
+    clients: Clients, record: Mapping[str, Any], error: RetryableError, context: Mapping[str, str]
+) -> Result:
+    """Deliver the record again after the backoff of its receive count."""
+    delay = retry_delay_seconds(_receive_count(record))
+    logger.warning("retry in %ss: %s", delay, error, extra=context)
+    _delay(clients.sqs, record, delay)
+    return Result.RETRY
 
 
 def _receive_count(record: Mapping[str, Any]) -> int:

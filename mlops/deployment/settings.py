@@ -5,6 +5,11 @@ and sets :meth:`DeploySettings.to_environment` on the function; the handler read
 variables back, validated, with :meth:`DeploySettings.from_environment`. The variable names
 below are used by those two methods only (and by tests that break one on purpose).
 
+Model monitoring: with ``monitoring.enabled`` the settings carry the schedules' settings
+(:class:`mlops.monitoring.settings.MonitoringSettings`, their variables beside these), without
+it only ``MONITORING_ENABLED=false``: the Lambda then removes what an earlier configuration
+created.
+
 Group names: the settings carry the *logical* group names of ``registry.model_package_groups``
 (``fraud-detection``). The SageMaker Model Package Group of a logical group is
 ``mlops.constants.model_package_group_name(environment, group)`` (``mlops-dev-fraud-detection``,
@@ -28,8 +33,11 @@ from mlops.environment import (
     SECURITY_GROUP_ID_PATTERN,
     SUBNET_ID_PATTERN,
     Variables,
+    flag,
 )
 from mlops.errors import InputError
+from mlops.monitoring.settings import ENV_ENABLED as ENV_MONITORING_ENABLED
+from mlops.monitoring.settings import MonitoringSettings
 
 if TYPE_CHECKING:
     from mypy_boto3_sagemaker.type_defs import VpcConfigTypeDef
@@ -113,6 +121,14 @@ class DeploySettings:
     topic_arn: str
     subnet_ids: tuple[str, ...]
     security_group_ids: tuple[str, ...]
+    monitoring: MonitoringSettings | None = None  # None: monitoring disabled
+
+    def __post_init__(self) -> None:
+        if self.monitoring is not None and self.monitoring.environment != self.environment:
+            raise InputError(
+                f"monitoring settings of environment {self.monitoring.environment!r} given to "
+                f"the deployment of {self.environment!r}"
+            )
 
     @property
     def package_groups(self) -> dict[str, str]:
@@ -171,6 +187,8 @@ class DeploySettings:
             ENV_TOPIC_ARN: self.topic_arn,
             ENV_SUBNET_IDS: ",".join(self.subnet_ids),
             ENV_SECURITY_GROUP_IDS: ",".join(self.security_group_ids),
+            ENV_MONITORING_ENABLED: flag(self.monitoring is not None),
+            **(self.monitoring.to_environment() if self.monitoring is not None else {}),
         }
 
     @classmethod
@@ -197,6 +215,11 @@ class DeploySettings:
             subnet_ids=read.ids(ENV_SUBNET_IDS, SUBNET_ID_PATTERN, most=MAX_SUBNETS),
             security_group_ids=read.ids(
                 ENV_SECURITY_GROUP_IDS, SECURITY_GROUP_ID_PATTERN, most=MAX_SECURITY_GROUPS
+            ),
+            monitoring=(
+                MonitoringSettings.from_environment(environ)
+                if read.flag(ENV_MONITORING_ENABLED)
+                else None
             ),
         )
         if settings.update_timeout_seconds > MAX_UPDATE_SECONDS:

@@ -1,24 +1,28 @@
 """The datasets the Model Monitor container baselines, from the pipeline's own files.
 
-Runs as pipeline processing steps in the scikit-learn image (Python 3.10, standard library
+Runs as a pipeline processing step in the scikit-learn image (Python 3.10, standard library
 only) with this package on ``PYTHONPATH``::
 
-    python -m mlops.monitoring.baseline_data data-quality --input DIR --output DIR --target T
-    python -m mlops.monitoring.baseline_data model-quality --predictions DIR --labels FILE \
-        --output DIR
+    python -m mlops.monitoring.baseline_data --predictions DIR --prepared DIR --output DIR \\
+        --output-columns predicted_label,probability
 
-``data-quality``: the train split (CSV parts with a header) -> ``data-quality.csv``: the label
-column first, then the feature columns in payload order, with the header. "The training
-dataset data schema and the inference dataset schema should exactly match (the number and
-order of the features). Note that the prediction/output column(s) are assumed to be the 1st
-column(s) in the training dataset" (docs "Create a Baseline"): captured traffic is the
-endpoint's output (``predicted_label``) followed by the request's features, so the label takes
-the output's place and each column keeps its name in the statistics, constraints and metrics.
+Inputs: the batch transform output of the test split (``features.csv.out``: what the model
+answers per record, the columns ``--output-columns`` names) and PrepareTest's folder
+(``features.csv``, ``labels.csv``, ``feature-names.csv``; :mod:`mlops.training.evaluation`).
+Both files have one line per test record, in the same order. Outputs:
 
-``model-quality``: the batch transform output of the test split (``*.out``,
-``predicted_label[,...]`` per line) and ``labels.csv`` (one label per line, same order) ->
-``model-quality.csv`` with the header ``prediction,label`` (``inference_attribute=prediction``,
-``ground_truth_attribute=label``).
+``data-quality/data-quality.csv``
+    what the endpoint's data capture holds for each request, with a header: the model's
+    answer first, then the request's features in payload order. "The training dataset data
+    schema and the inference dataset schema should exactly match (the number and order of
+    the features)... the prediction/output column(s) are assumed to be the 1st column(s)"
+    (docs "Create a Baseline"): the endpoint answers ``predicted_label,probability``, so both
+    lead. They come from the held-out test split scored by the registered model, not from the
+    train split: the train split has no ``probability``, and a model's answers on the rows it
+    was trained on are more confident than on new traffic (docs/monitoring.md).
+``model-quality/model-quality.csv``
+    ``prediction,label`` with a header: the predicted label (column 0 of the answer) and the
+    true label (``inference_attribute=prediction``, ``ground_truth_attribute=label``).
 """
 
 from __future__ import annotations
@@ -29,112 +33,95 @@ import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from mlops.container import PROCESSING_DIR, container_path
 from mlops.errors import InputError
-from mlops.training.evaluation import PREDICTIONS_SUFFIX, read_labels
+from mlops.training.evaluation import (
+    FEATURE_NAMES_FILE,
+    FEATURES_FILE,
+    LABELS_FILE,
+    PREDICTIONS_SUFFIX,
+    read_labels,
+)
 
-DATA_QUALITY_DATASET = "data-quality.csv"
-MODEL_QUALITY_DATASET = "model-quality.csv"
+DATA_QUALITY = "data-quality"
+MODEL_QUALITY = "model-quality"
+DATA_QUALITY_DATASET = f"{DATA_QUALITY}.csv"
+MODEL_QUALITY_DATASET = f"{MODEL_QUALITY}.csv"
 PREDICTION_COLUMN = "prediction"
 LABEL_COLUMN = "label"
-_INPUT = "/opt/ml/processing/input"
+# Where the step mounts its inputs and collects its outputs (container paths).
+PREDICTIONS_DIR = f"{PROCESSING_DIR}/input/predictions"
+PREPARED_DIR = f"{PROCESSING_DIR}/input/prepared"
+OUTPUT_DIR = f"{PROCESSING_DIR}/output"
 
 
-def data_quality_dataset(
-    split_dir: Path, out_dir: Path, *, target: str, drop_columns: Sequence[str] = ()
-) -> int:
-    """Write ``data-quality.csv`` (label first, then the features); returns its row count."""
-    parts = sorted(p for p in split_dir.rglob("*.csv") if p.is_file())
-    if not parts:
-        raise InputError(f"no .csv files under {split_dir}")
-    out_dir.mkdir(parents=True, exist_ok=True)
-    rows = 0
-    header: list[str] | None = None
-    with (out_dir / DATA_QUALITY_DATASET).open("w", newline="") as handle:
-        writer = csv.writer(handle, lineterminator="\n")
-        for part in parts:
-            with part.open(newline="") as source:
-                reader = csv.reader(source)
-                part_header = next(reader, None)
-                if part_header is None:
-                    continue
-                if header is None:
-                    header = part_header
-                    if target not in header:
-                        raise InputError(f"target column {target!r} not in the split {header}")
-                    label = header.index(target)
-                    keep = [
-                        i
-                        for i, name in enumerate(header)
-                        if i != label and name not in drop_columns
-                    ]
-                    writer.writerow([header[label], *(header[i] for i in keep)])
-                elif part_header != header:
-                    raise InputError(f"{part.name}: header differs from the first part's")
-                for row in reader:
-                    if row:
-                        writer.writerow([row[label], *(row[i] for i in keep)])
-                        rows += 1
-    if rows == 0:
-        raise InputError(f"the split under {split_dir} has no rows")
-    return rows
-
-
-def _predicted_labels(path: Path) -> list[str]:
+def _rows(path: Path) -> list[list[str]]:
+    if not path.is_file():
+        raise InputError(f"{path} not found")
     with path.open(newline="") as handle:
-        return [row[0].strip() for row in csv.reader(handle) if row]
+        return [row for row in csv.reader(handle) if row]
 
 
-def model_quality_dataset(predictions_dir: Path, labels_path: Path, out_dir: Path) -> int:
-    """Write ``model-quality.csv``; returns its row count."""
-    files = sorted(predictions_dir.rglob("*" + PREDICTIONS_SUFFIX))
-    if not files:
-        raise InputError(
-            f"no batch transform output (*{PREDICTIONS_SUFFIX}) under {predictions_dir}"
-        )
-    predicted = [label for path in files for label in _predicted_labels(path)]
-    truth = read_labels(labels_path)
-    if len(predicted) != len(truth):
-        raise InputError(
-            f"{len(predicted)} predictions but {len(truth)} labels: the transform output and "
-            "labels.csv must come from the same prepared test split"
-        )
+def write_datasets(
+    predictions_dir: Path, prepared_dir: Path, out_dir: Path, *, output_columns: Sequence[str]
+) -> int:
+    """Write both datasets (module doc); returns the number of records."""
+    answers = _rows(predictions_dir / (FEATURES_FILE + PREDICTIONS_SUFFIX))
+    features = _rows(prepared_dir / FEATURES_FILE)
+    (names,) = _rows(prepared_dir / FEATURE_NAMES_FILE) or [[]]
+    truth = read_labels(prepared_dir / LABELS_FILE)
     if not truth:
-        raise InputError(f"{labels_path} holds no labels")
-    out_dir.mkdir(parents=True, exist_ok=True)
-    with (out_dir / MODEL_QUALITY_DATASET).open("w", newline="") as handle:
+        raise InputError(f"{prepared_dir / LABELS_FILE} holds no labels")
+    if not len(answers) == len(features) == len(truth):
+        raise InputError(
+            f"{len(answers)} answers, {len(features)} feature rows and {len(truth)} labels: the "
+            "transform output and the prepared files must come from the same test split"
+        )
+    for number, answer in enumerate(answers, start=1):
+        if len(answer) != len(output_columns):
+            raise InputError(
+                f"answer {number} has {len(answer)} column(s), the model is configured to "
+                f"answer {len(output_columns)} ({','.join(output_columns)})"
+            )
+    for number, row in enumerate(features, start=1):
+        if len(row) != len(names):
+            raise InputError(f"feature row {number} has {len(row)} columns, not {len(names)}")
+    data_dir, model_dir = out_dir / DATA_QUALITY, out_dir / MODEL_QUALITY
+    data_dir.mkdir(parents=True, exist_ok=True)
+    model_dir.mkdir(parents=True, exist_ok=True)
+    with (data_dir / DATA_QUALITY_DATASET).open("w", newline="") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow([*output_columns, *names])
+        writer.writerows([*answer, *row] for answer, row in zip(answers, features, strict=True))
+    with (model_dir / MODEL_QUALITY_DATASET).open("w", newline="") as handle:
         writer = csv.writer(handle, lineterminator="\n")
         writer.writerow((PREDICTION_COLUMN, LABEL_COLUMN))
-        writer.writerows(zip(predicted, truth, strict=True))
+        writer.writerows(
+            (answer[0].strip(), label) for answer, label in zip(answers, truth, strict=True)
+        )
     return len(truth)
 
 
 def main(argv: Iterable[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m mlops.monitoring.baseline_data")
-    commands = parser.add_subparsers(dest="command", required=True)
-    data = commands.add_parser("data-quality", help="train split -> data-quality.csv")
-    data.add_argument("--input", type=Path, default=Path(f"{_INPUT}/train"))
-    data.add_argument("--output", type=Path, default=Path("/opt/ml/processing/output"))
-    data.add_argument("--target", required=True)
-    data.add_argument("--drop-columns", default="", help="comma-separated, besides the target")
-    model = commands.add_parser("model-quality", help="transform output + labels -> CSV")
-    model.add_argument("--predictions", type=Path, default=Path(f"{_INPUT}/predictions"))
-    model.add_argument("--labels", type=Path, default=Path(f"{_INPUT}/labels/labels.csv"))
-    model.add_argument("--output", type=Path, default=Path("/opt/ml/processing/output"))
+    parser.add_argument("--predictions", type=container_path, default=PREDICTIONS_DIR)
+    parser.add_argument("--prepared", type=container_path, default=PREPARED_DIR)
+    parser.add_argument("--output", type=container_path, default=OUTPUT_DIR)
+    parser.add_argument(
+        "--output-columns",
+        required=True,
+        help="comma-separated names of what the model answers per record, in order",
+    )
     args = parser.parse_args(list(argv) if argv is not None else None)
+    columns = [c.strip() for c in args.output_columns.split(",") if c.strip()]
     try:
-        if args.command == "data-quality":
-            drop = [c.strip() for c in args.drop_columns.split(",") if c.strip()]
-            rows = data_quality_dataset(
-                args.input, args.output, target=args.target, drop_columns=drop
-            )
-            written = DATA_QUALITY_DATASET
-        else:
-            rows = model_quality_dataset(args.predictions, args.labels, args.output)
-            written = MODEL_QUALITY_DATASET
+        if not columns:
+            raise InputError("--output-columns names no column")
+        rows = write_datasets(args.predictions, args.prepared, args.output, output_columns=columns)
     except InputError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    print(f"wrote {rows} rows to {written}")
+    print(f"wrote {rows} records to {DATA_QUALITY_DATASET} and {MODEL_QUALITY_DATASET}")
     return 0
 
 

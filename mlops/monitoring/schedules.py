@@ -1,7 +1,7 @@
 """Make an endpoint's monitoring follow the version it serves; remove it before the endpoint.
 
 ``ensure_monitoring`` is called by the deploy Lambda once an endpoint serves (or is switching
-to) version N. Per monitor type (data quality, model quality) it:
+to) version N of a (logical) group. Per monitor type (data quality, model quality) it:
 
 1. reads version N's baselines (``DriftCheckBaselines``, else ``ModelMetrics``);
 2. creates the job definition named after N and the settings hash, unless it exists (job
@@ -17,9 +17,10 @@ difference). A version without baselines gets no schedule of that type (an exist
 deleted: comparing version N's traffic to another version's baseline would be wrong).
 
 ``delete_monitoring`` deletes the endpoint's schedules (DeleteMonitoringSchedule "also stops
-the schedule", API reference) and then its job definitions; teardown calls it before
-DeleteEndpoint. A schedule in ``Pending`` cannot be updated or deleted (SageMaker answers
-ValidationException "Monitoring schedule in status Pending"): that is a RetryableError.
+the schedule", API reference) and then its job definitions: the deploy Lambda calls it when
+monitoring is disabled. (Teardown deletes schedules and definitions as kinds of its own, found
+by tag: ``mlops.teardown``.) A schedule in ``Pending`` cannot be updated or deleted (SageMaker
+answers ValidationException "Monitoring schedule in status Pending"): that is a RetryableError.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from mlops.constants import (
     TAG_MODEL_PACKAGE_ARN,
     TAG_MODEL_PACKAGE_GROUP,
     TAG_MODEL_PACKAGE_VERSION,
+    model_package_group_name,
 )
 from mlops.deployment.names import endpoint_name
 from mlops.errors import InputError, RetryableError
@@ -101,11 +103,13 @@ def _is_pending(error: ClientError) -> bool:
     return "status Pending" in _message(error)
 
 
-def tags(settings: MonitoringSettings, version: ModelVersion) -> list[dict[str, str]]:
+def tags(settings: MonitoringSettings, group: str, version: ModelVersion) -> list[dict[str, str]]:
+    """Ownership tags (teardown finds resources by them) and the package the resource serves;
+    ``mlops:model-package-group`` holds the SageMaker group name, as on endpoints."""
     values = {
         TAG_ENVIRONMENT: settings.environment,
         TAG_MANAGED_BY: MANAGED_BY_VALUE,
-        TAG_MODEL_PACKAGE_GROUP: version.group,
+        TAG_MODEL_PACKAGE_GROUP: model_package_group_name(settings.environment, group),
         TAG_MODEL_PACKAGE_ARN: version.arn,
         TAG_MODEL_PACKAGE_VERSION: str(version.version),
     }
@@ -141,14 +145,15 @@ def output_uri(settings: MonitoringSettings, endpoint: str, monitor: MonitorType
 
 def definition_request(
     settings: MonitoringSettings,
+    group: str,
     version: ModelVersion,
     baselines: Baselines,
     monitor: MonitorType,
 ) -> dict[str, Any]:
-    """The Create{DataQuality,ModelQuality}JobDefinition request for ``version``."""
-    endpoint = endpoint_name(settings.environment, version.group)
+    """The Create{DataQuality,ModelQuality}JobDefinition request for ``version`` of ``group``."""
+    endpoint = endpoint_name(settings.environment, group)
     name = names.job_definition_name(
-        settings.environment, version.group, version.version, monitor, settings.definition_hash
+        settings.environment, group, version.version, monitor, settings.definition_hash
     )
     app: dict[str, Any] = {"ImageUri": settings.image_uri, "Environment": dict(METRICS_ENVIRONMENT)}
     job_input: dict[str, Any] = {"EndpointInput": _endpoint_input(settings, endpoint, monitor)}
@@ -196,7 +201,7 @@ def definition_request(
         },
         "RoleArn": settings.role_arn,
         "StoppingCondition": {"MaxRuntimeInSeconds": settings.max_runtime_seconds},
-        "Tags": tags(settings, version),
+        "Tags": tags(settings, group, version),
     }
 
 
@@ -254,11 +259,12 @@ def _busy(schedule: dict[str, Any]) -> None:
 def _ensure_schedule(
     sagemaker: SageMakerClient,
     settings: MonitoringSettings,
+    group: str,
     version: ModelVersion,
     monitor: MonitorType,
     definition: str,
 ) -> Action:
-    name = names.schedule_name(settings.environment, version.group, monitor)
+    name = names.schedule_name(settings.environment, group, monitor)
     wanted = schedule_config(settings, monitor, definition)
     current = _describe_schedule(sagemaker, name)
     try:
@@ -266,7 +272,7 @@ def _ensure_schedule(
             sagemaker.create_monitoring_schedule(
                 MonitoringScheduleName=name,
                 MonitoringScheduleConfig=wanted,  # type: ignore[arg-type]
-                Tags=tags(settings, version),  # type: ignore[arg-type]
+                Tags=tags(settings, group, version),  # type: ignore[arg-type]
             )
             return "created"
         config = current.get("MonitoringScheduleConfig", {})
@@ -313,34 +319,24 @@ def _delete_schedule(sagemaker: SageMakerClient, name: str) -> Action:
 def ensure_monitoring(
     sagemaker: SageMakerClient,
     settings: MonitoringSettings,
+    group: str,
     version: ModelVersion,
     *,
     baselines: Baselines | None = None,
 ) -> Outcome:
-    """Bind ``version.group``'s endpoint's schedules to ``version``'s baselines (module doc).
-
-    ``baselines`` defaults to the package's (one DescribeModelPackage). With monitoring
-    disabled, the endpoint's schedules and definitions are removed instead.
-    """
-    endpoint = endpoint_name(settings.environment, version.group)
-    if not settings.enabled:
-        removed = delete_monitoring(sagemaker, settings.environment, version.group)
-        actions: dict[MonitorType, Action] = {
-            monitor: "deleted" if any(n.endswith(f"-{names.suffix(monitor)}") for n in removed)
-            else "absent"
-            for monitor in MONITOR_TYPES
-        }  # fmt: skip
-        return Outcome(endpoint, version.version, actions, removed, ("monitoring disabled",))
+    """Bind the schedules of the logical ``group``'s endpoint to ``version``'s baselines
+    (module doc). ``baselines`` defaults to the package's (one DescribeModelPackage)."""
+    endpoint = endpoint_name(settings.environment, group)
     if baselines is None:
         baselines = from_model_package(
             sagemaker.describe_model_package(ModelPackageName=version.arn)
         )
-    actions = {}
+    actions: dict[MonitorType, Action] = {}
     notes: list[str] = []
     in_use: set[str] = set()
     for monitor in MONITOR_TYPES:
         if not baselines.has(monitor):
-            name = names.schedule_name(settings.environment, version.group, monitor)
+            name = names.schedule_name(settings.environment, group, monitor)
             removed_action = _delete_schedule(sagemaker, name)
             actions[monitor] = "no_baseline"
             notes.append(
@@ -348,13 +344,13 @@ def ensure_monitoring(
                 + (" (the previous one was deleted)" if removed_action == "deleted" else "")
             )
             continue
-        request = definition_request(settings, version, baselines, monitor)
+        request = definition_request(settings, group, version, baselines, monitor)
         _create_definition(sagemaker, request, monitor)
         in_use.add(request["JobDefinitionName"])
         actions[monitor] = _ensure_schedule(
-            sagemaker, settings, version, monitor, request["JobDefinitionName"]
+            sagemaker, settings, group, version, monitor, request["JobDefinitionName"]
         )
-    pruned = prune(sagemaker, settings.environment, version.group, keep=in_use)
+    pruned = prune(sagemaker, settings.environment, group, keep=in_use)
     return Outcome(endpoint, version.version, actions, pruned, tuple(notes))
 
 
@@ -384,13 +380,13 @@ def _definitions(
 
 
 def _ours(sagemaker: SageMakerClient, arn: str, environment: str, group: str) -> bool:
-    """Tagged as this environment's, managed by the platform, for this group."""
+    """Tagged as this environment's, managed by the platform, for this (logical) group."""
     listed = sagemaker.list_tags(ResourceArn=arn).get("Tags", [])
     values = {tag["Key"]: tag["Value"] for tag in listed}
     return (
         values.get(TAG_ENVIRONMENT) == environment
         and values.get(TAG_MANAGED_BY) == MANAGED_BY_VALUE
-        and values.get(TAG_MODEL_PACKAGE_GROUP) == group
+        and values.get(TAG_MODEL_PACKAGE_GROUP) == model_package_group_name(environment, group)
     )
 
 

@@ -2,9 +2,10 @@
 
 :class:`MonitoringSettings` is one contract with two halves (``mlops.environment``): the CDK
 construct writes ``to_environment()`` onto the function, the handler reads
-``from_environment(os.environ)`` at invocation. The value rules (schedule expressions, the
-ground-truth window) live here once and are also applied to ``cdk.json`` at synth
-(``stacks.config.MonitoringConfig``).
+``from_environment(os.environ)`` at invocation; both through ``DeploySettings``, which also
+carries :data:`ENV_ENABLED` (settings only when monitoring is enabled). The value rules
+(schedule expressions, the ground-truth window) live here once and are also applied to
+``cdk.json`` at synth (``stacks.config.MonitoringConfig``).
 """
 
 from __future__ import annotations
@@ -21,9 +22,9 @@ from mlops.environment import (
     SECURITY_GROUP_ID_PATTERN,
     SUBNET_ID_PATTERN,
     Variables,
-    flag,
 )
 from mlops.errors import InputError
+from mlops.training.names import INFERENCE_OUTPUT
 
 # The expressions CreateMonitoringSchedule's ScheduleConfig accepts for a recurring schedule
 # (API ScheduleConfig; docs "The cron expression for monitoring schedule"): hourly
@@ -42,12 +43,12 @@ HOURLY_MODEL_QUALITY_MAX_RUNTIME: Final = 1_800
 # MonitoringTimeOffsetString is at most 15 characters: "-PT<hours>H" keeps far below.
 MAX_OFFSET_HOURS: Final = 24 * 366
 PROBLEM_TYPE: Final = "BinaryClassification"
-# Autopilot's endpoint answers `predicted_label[,probability]` per CSV line; for CSV, Model
-# Monitor's attributes are column indexes. Column 0 is the predicted label. The probability
-# Autopilot returns is that of the *predicted* label, not of the positive class, so it is
-# not given as ProbabilityAttribute (the monitor would read it as a positive-class score):
-# F1, precision, recall and accuracy come from the labels. docs/monitoring.md.
-INFERENCE_ATTRIBUTE: Final = "0"
+# The endpoint answers `predicted_label,probability` per CSV line (INFERENCE_OUTPUT); for CSV,
+# Model Monitor's attributes are column indexes, so the predicted label is column "0". The
+# probability Autopilot returns is that of the *predicted* label, not of the positive class,
+# so it is not given as ProbabilityAttribute (the monitor would read it as a positive-class
+# score): F1, precision, recall and accuracy come from the labels. docs/monitoring.md.
+INFERENCE_ATTRIBUTE: Final = str(INFERENCE_OUTPUT.index("predicted_label"))
 VOLUME_SIZE_GB: Final = 20
 
 ENV_ENVIRONMENT = "MLOPS_ENVIRONMENT"
@@ -95,7 +96,6 @@ def offset(hours: int) -> str:
 @dataclass(frozen=True, kw_only=True)
 class MonitoringSettings:
     environment: str
-    enabled: bool
     role_arn: str
     kms_key_arn: str
     image_uri: str
@@ -120,7 +120,7 @@ class MonitoringSettings:
         """Hash of everything a job definition holds besides the version's baselines: a
         change gives new definitions (they cannot be updated) and the schedules move to them."""
         relevant = asdict(self)
-        for key in ("enabled", "data_quality_schedule", "model_quality_schedule"):
+        for key in ("data_quality_schedule", "model_quality_schedule"):
             relevant.pop(key)  # schedule fields, updated in place
         relevant["subnet_ids"] = sorted(self.subnet_ids)
         relevant["security_group_ids"] = sorted(self.security_group_ids)
@@ -129,7 +129,6 @@ class MonitoringSettings:
     def to_environment(self) -> dict[str, str]:
         return {
             ENV_ENVIRONMENT: self.environment,
-            ENV_ENABLED: flag(self.enabled),
             ENV_ROLE_ARN: self.role_arn,
             ENV_KMS_KEY_ARN: self.kms_key_arn,
             ENV_IMAGE_URI: self.image_uri,
@@ -150,7 +149,6 @@ class MonitoringSettings:
         read = Variables(environ)
         return cls(
             environment=read.text(ENV_ENVIRONMENT, ENVIRONMENT_NAME_PATTERN),
-            enabled=read.flag(ENV_ENABLED),
             role_arn=read.arn(ENV_ROLE_ARN, "iam"),
             kms_key_arn=read.arn(ENV_KMS_KEY_ARN, "kms"),
             image_uri=read.text(

@@ -6,7 +6,8 @@ One engine, three callers:
 - the CLI (``python -m mlops teardown``): :func:`plan_teardown` then :func:`execute`;
 - the scheduled clean-up Lambda: :func:`clean_idle` (idle endpoints, expired jobs and runs,
   idle Studio apps only);
-- the Deployment stack's delete hook: :func:`delete_endpoints` (endpoints, configs, models).
+- the Deployment stack's delete hook: :func:`delete_endpoints` (endpoints, configs, models,
+  and the monitoring schedules and job definitions the deploy Lambda made for them).
 """
 
 from __future__ import annotations
@@ -61,9 +62,11 @@ __all__ = [
 
 # A full teardown removes Studio apps through the domain's content, not one by one.
 FULL_KINDS = frozenset(Kind) - {Kind.STUDIO_APP}
-# The schedule never removes configs, models, data or domain content: only what bills idly.
+# The schedule never removes configs, models, data or domain content: only what bills idly
+# (and the monitoring schedules of the idle endpoints it removes, which must go first).
 IDLE_KINDS = frozenset(
     {
+        Kind.MONITORING_SCHEDULE,
         Kind.ENDPOINT,
         Kind.PIPELINE_EXECUTION,
         Kind.AUTOML_JOB,
@@ -118,7 +121,8 @@ def delete_endpoints(
     max_workers: int = 8,
     retry: RetryPolicy = RetryPolicy(),  # noqa: B008 (frozen, immutable)
 ) -> Report:
-    """Stack delete: every endpoint, endpoint config and model of ``environment``."""
+    """Stack delete: every endpoint, endpoint config and model of ``environment``, and the
+    monitoring schedules (first) and job definitions made for them."""
     plan = plan_teardown(clients, environment, ephemeral=False, kinds=ENDPOINT_KINDS)
     return execute(plan, clients, dry_run=False, max_workers=max_workers, retry=retry)
 

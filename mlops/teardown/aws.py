@@ -79,6 +79,9 @@ def is_retryable(error: ClientError) -> bool:
     code = error_code(error)
     if code in RETRYABLE_CODES:
         return True
-    # SageMaker: "Cannot delete ... while it is in use" / "... is being updated".
+    # SageMaker: "Cannot delete ... while it is in use" / "... is being updated" /
+    # "Monitoring schedule in status Pending" (it cannot be deleted until it settles).
     message = error_message(error).lower()
-    return code == "ValidationException" and ("in use" in message or "in progress" in message)
+    return code == "ValidationException" and any(
+        phrase in message for phrase in ("in use", "in progress", "status pending")
+    )

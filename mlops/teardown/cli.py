@@ -29,9 +29,10 @@ def register(subparsers: Subparsers) -> None:
         run,
         help="remove everything an environment created (by tag), in dependency order",
         description=(
-            "Stop running jobs and pipeline runs, delete Studio apps and spaces, endpoints, "
-            "endpoint configs and models of one environment (found by its tags). Buckets and "
-            "model package groups are kept unless --include-data (ephemeral environments only)."
+            "Stop running jobs and pipeline runs, delete Studio apps and spaces, monitoring "
+            "schedules, endpoints, endpoint configs, monitoring job definitions and models of "
+            "one environment (found by its tags). Buckets and model package groups are kept "
+            "unless --include-data (ephemeral environments only)."
         ),
         output=True,
     )

@@ -27,6 +27,9 @@ if TYPE_CHECKING:
 
 # Resource Groups Tagging API resource types, per kind found directly by tag.
 TAGGED_TYPES: dict[Kind, str] = {
+    Kind.MONITORING_SCHEDULE: "sagemaker:monitoring-schedule",
+    Kind.DATA_QUALITY_JOB_DEFINITION: "sagemaker:data-quality-job-definition",
+    Kind.MODEL_QUALITY_JOB_DEFINITION: "sagemaker:model-quality-job-definition",
     Kind.ENDPOINT: "sagemaker:endpoint",
     Kind.ENDPOINT_CONFIG: "sagemaker:endpoint-config",
     Kind.MODEL: "sagemaker:model",
@@ -100,6 +103,13 @@ def discover(
 
     found: list[Resource] = []
     listers: dict[Kind, Callable[[SageMakerClient, set[str]], Iterator[Resource]]] = {
+        Kind.MONITORING_SCHEDULE: _monitoring_schedules,
+        Kind.DATA_QUALITY_JOB_DEFINITION: partial(
+            _job_definitions, kind=Kind.DATA_QUALITY_JOB_DEFINITION
+        ),
+        Kind.MODEL_QUALITY_JOB_DEFINITION: partial(
+            _job_definitions, kind=Kind.MODEL_QUALITY_JOB_DEFINITION
+        ),
         Kind.ENDPOINT: _endpoints,
         Kind.ENDPOINT_CONFIG: _lister(
             Kind.ENDPOINT_CONFIG, "list_endpoint_configs", "EndpointConfigs", "EndpointConfig"
@@ -181,6 +191,41 @@ def _endpoints(sm: SageMakerClient, ours: set[str]) -> Iterator[Resource]:
                 params={"EndpointName": item["EndpointName"]},
                 status=item["EndpointStatus"],
                 since=item.get("LastModifiedTime") or item["CreationTime"],
+            )
+
+
+def _monitoring_schedules(sm: SageMakerClient, ours: set[str]) -> Iterator[Resource]:
+    """Schedules, with the endpoint each watches (they go before it)."""
+    for item in _pages(sm, "list_monitoring_schedules", "MonitoringScheduleSummaries"):
+        if item["MonitoringScheduleArn"].lower() in ours:
+            yield Resource(
+                kind=Kind.MONITORING_SCHEDULE,
+                name=item["MonitoringScheduleName"],
+                arn=item["MonitoringScheduleArn"],
+                params={"MonitoringScheduleName": item["MonitoringScheduleName"]},
+                status=item["MonitoringScheduleStatus"],
+                since=item.get("LastModifiedTime") or item["CreationTime"],
+                endpoint=item.get("EndpointName", ""),
+            )
+
+
+_DEFINITION_LISTS = {
+    Kind.DATA_QUALITY_JOB_DEFINITION: "list_data_quality_job_definitions",
+    Kind.MODEL_QUALITY_JOB_DEFINITION: "list_model_quality_job_definitions",
+}
+
+
+def _job_definitions(sm: SageMakerClient, ours: set[str], *, kind: Kind) -> Iterator[Resource]:
+    for item in _pages(sm, _DEFINITION_LISTS[kind], "JobDefinitionSummaries"):
+        if item["MonitoringJobDefinitionArn"].lower() in ours:
+            name = item["MonitoringJobDefinitionName"]
+            yield Resource(
+                kind=kind,
+                name=name,
+                arn=item["MonitoringJobDefinitionArn"],
+                params={"JobDefinitionName": name},
+                since=item["CreationTime"],
+                endpoint=item.get("EndpointName", ""),
             )
 
 

@@ -147,6 +147,25 @@ def _delete_app(clients: Clients, r: Resource) -> None:
     clients.sagemaker.delete_app(**r.params)  # type: ignore[arg-type]
 
 
+def _delete_monitoring_schedule(clients: Clients, r: Resource) -> None:
+    # "Also stops the schedule" (DeleteMonitoringSchedule); a Pending one is retried.
+    clients.sagemaker.delete_monitoring_schedule(
+        MonitoringScheduleName=r.params["MonitoringScheduleName"]
+    )
+
+
+def _delete_data_quality_job_definition(clients: Clients, r: Resource) -> None:
+    clients.sagemaker.delete_data_quality_job_definition(
+        JobDefinitionName=r.params["JobDefinitionName"]
+    )
+
+
+def _delete_model_quality_job_definition(clients: Clients, r: Resource) -> None:
+    clients.sagemaker.delete_model_quality_job_definition(
+        JobDefinitionName=r.params["JobDefinitionName"]
+    )
+
+
 def _delete_endpoint(clients: Clients, r: Resource) -> None:
     clients.sagemaker.delete_endpoint(EndpointName=r.params["EndpointName"])
 
@@ -206,8 +225,11 @@ PERFORMERS: dict[Kind, Perform] = {
     Kind.TRANSFORM_JOB: _stop_transform_job,
     Kind.STUDIO_APP: _delete_app,
     Kind.STUDIO_DOMAIN_CONTENT: studio_bridge.delete_domain_content,
+    Kind.MONITORING_SCHEDULE: _delete_monitoring_schedule,
     Kind.ENDPOINT: _delete_endpoint,
     Kind.ENDPOINT_CONFIG: _delete_endpoint_config,
+    Kind.DATA_QUALITY_JOB_DEFINITION: _delete_data_quality_job_definition,
+    Kind.MODEL_QUALITY_JOB_DEFINITION: _delete_model_quality_job_definition,
     Kind.MODEL: _delete_model,
     Kind.MODEL_PACKAGE_GROUP: _delete_model_package_group,
     Kind.BUCKET: _delete_bucket,

@@ -59,8 +59,9 @@ def plan_idle(
     invocations: Mapping[str, float],
 ) -> Plan:
     """Only what is idle or expired: endpoints with zero invocations over the window (read
-    from ``invocations``, by endpoint name), jobs and pipeline runs running past the TTL,
-    Studio apps without user activity past the app TTL. Nothing else is touched."""
+    from ``invocations``, by endpoint name) and, before them, the monitoring schedules that
+    watch them; jobs and pipeline runs running past the TTL, Studio apps without user activity
+    past the app TTL. Nothing else is touched."""
     actions: list[Action] = []
     skipped: list[Skipped] = []
     candidates = set(idle_candidates(inventory, policy, now))
@@ -73,6 +74,12 @@ def plan_idle(
             skipped.append(Skipped(resource, f"{count} invocations in the last {window}"))
         else:
             actions.append(Action(resource, f"no invocations in the last {window}"))
+    removed = {a.resource.name for a in actions}
+    for resource in inventory.of(Kind.MONITORING_SCHEDULE):
+        if resource.endpoint in removed:
+            actions.append(Action(resource, f"watches idle endpoint {resource.endpoint}"))
+        else:
+            skipped.append(Skipped(resource, f"its endpoint {resource.endpoint} is kept"))
 
     ttl = _hours(policy.job_ttl)
     running = [*inventory.of(Kind.PIPELINE_EXECUTION)]

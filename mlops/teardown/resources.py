@@ -13,7 +13,9 @@ class Kind(enum.Enum):
     """A kind of resource, in the order teardown must act on it (``phase``)."""
 
     # (phase, verb, label). Running work is stopped first so it cannot create more resources;
-    # endpoints go before the configs and models they use; Studio leftovers go last.
+    # an endpoint's monitoring schedules go before it (they start jobs on its captured data),
+    # endpoints before the configs and models they use, job definitions after the schedules
+    # that use them; Studio leftovers go last.
     PIPELINE_EXECUTION = (0, "stop", "pipeline execution")
     AUTOML_JOB = (1, "stop", "AutoML job")
     TRAINING_JOB = (1, "stop", "training job")
@@ -21,12 +23,15 @@ class Kind(enum.Enum):
     TRANSFORM_JOB = (1, "stop", "transform job")
     STUDIO_APP = (2, "delete", "Studio app")
     STUDIO_DOMAIN_CONTENT = (2, "delete", "Studio apps and spaces")
-    ENDPOINT = (3, "delete", "endpoint")
-    ENDPOINT_CONFIG = (4, "delete", "endpoint config")
-    MODEL = (5, "delete", "model")
-    MODEL_PACKAGE_GROUP = (6, "delete", "model package group")
-    BUCKET = (6, "delete", "S3 bucket")
-    STUDIO_LEFTOVERS = (7, "delete", "Studio EFS and security groups")
+    MONITORING_SCHEDULE = (3, "delete", "monitoring schedule")
+    ENDPOINT = (4, "delete", "endpoint")
+    ENDPOINT_CONFIG = (5, "delete", "endpoint config")
+    DATA_QUALITY_JOB_DEFINITION = (5, "delete", "data-quality job definition")
+    MODEL_QUALITY_JOB_DEFINITION = (5, "delete", "model-quality job definition")
+    MODEL = (6, "delete", "model")
+    MODEL_PACKAGE_GROUP = (7, "delete", "model package group")
+    BUCKET = (7, "delete", "S3 bucket")
+    STUDIO_LEFTOVERS = (8, "delete", "Studio EFS and security groups")
 
     @property
     def phase(self) -> int:
@@ -44,8 +49,11 @@ class Kind(enum.Enum):
         return label
 
 
+MONITORING_KINDS = frozenset(
+    {Kind.MONITORING_SCHEDULE, Kind.DATA_QUALITY_JOB_DEFINITION, Kind.MODEL_QUALITY_JOB_DEFINITION}
+)
 # What an endpoint clean-up on stack delete removes (the deploy Lambda's resources).
-ENDPOINT_KINDS = frozenset({Kind.ENDPOINT, Kind.ENDPOINT_CONFIG, Kind.MODEL})
+ENDPOINT_KINDS = frozenset({Kind.ENDPOINT, Kind.ENDPOINT_CONFIG, Kind.MODEL}) | MONITORING_KINDS
 DATA_KINDS = frozenset({Kind.MODEL_PACKAGE_GROUP, Kind.BUCKET})
 JOB_KINDS = frozenset({Kind.AUTOML_JOB, Kind.TRAINING_JOB, Kind.PROCESSING_JOB, Kind.TRANSFORM_JOB})
 
@@ -56,7 +64,8 @@ class Resource:
 
     ``params`` are the request parameters that identify it to its stop/delete call, e.g.
     ``{"EndpointName": "mlops-dev-fraud"}``; ``since`` is when it started running or was last
-    changed (what TTLs and idle windows are measured from).
+    changed (what TTLs and idle windows are measured from); ``endpoint`` is the endpoint a
+    monitoring schedule watches (it goes when that endpoint goes).
     """
 
     kind: Kind
@@ -65,6 +74,7 @@ class Resource:
     params: Mapping[str, str]
     status: str = ""
     since: datetime | None = None
+    endpoint: str = ""
 
 
 @dataclass(frozen=True)

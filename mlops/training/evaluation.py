@@ -6,7 +6,9 @@ in the scikit-learn framework image (Python 3.10, numpy) with this package on ``
 ``prepare``
     test split (CSV parts with a header) -> ``features.csv`` (no header, no label, the columns
     the model was trained on, in order) and ``labels.csv`` (one label per line, same order):
-    what a batch transform of an Autopilot model takes, and the truth to score it against.
+    what a batch transform of an Autopilot model takes, and the truth to score it against;
+    ``feature-names.csv`` holds the header ``features.csv`` leaves out (the monitoring
+    baselines name their columns with it).
     With ``--bias-facet`` it also writes this run's Clarify ``analysis_config.json`` (label =
     the run's target column), which the bias step reads under exactly that name.
 ``score``
@@ -38,6 +40,7 @@ from mlops.errors import InputError
 
 FEATURES_FILE = "features.csv"
 LABELS_FILE = "labels.csv"
+FEATURE_NAMES_FILE = "feature-names.csv"  # one row: the names of features.csv's columns
 PREDICTIONS_SUFFIX = ".out"  # batch transform appends it to each input file name
 EVALUATION_FILE = "evaluation.json"
 # The Clarify container reads its configuration from this file name in the input named
@@ -53,10 +56,12 @@ def _csv_parts(folder: Path) -> list[Path]:
 
 
 def prepare(test_dir: Path, out_dir: Path, *, target: str, drop_columns: Sequence[str] = ()) -> int:
-    """Write features.csv and labels.csv from the test split; returns the row count."""
+    """Write features.csv, labels.csv and feature-names.csv from the test split; returns the
+    row count."""
     out_dir.mkdir(parents=True, exist_ok=True)
     rows = 0
     header: list[str] | None = None
+    names: list[str] = []
     with (
         (out_dir / FEATURES_FILE).open("w", newline="") as features_file,
         (out_dir / LABELS_FILE).open("w", newline="") as labels_file,
@@ -77,6 +82,7 @@ def prepare(test_dir: Path, out_dir: Path, *, target: str, drop_columns: Sequenc
                 target_index = header.index(target)
                 dropped = {target_index} | {header.index(c) for c in drop_columns if c in header}
                 keep = [i for i in range(len(header)) if i not in dropped]
+                names = [header[i] for i in keep]
                 for row in reader:
                     if not row:
                         continue
@@ -85,6 +91,8 @@ def prepare(test_dir: Path, out_dir: Path, *, target: str, drop_columns: Sequenc
                     rows += 1
     if rows == 0:
         raise InputError(f"the test split under {test_dir} has no rows")
+    with (out_dir / FEATURE_NAMES_FILE).open("w", newline="") as names_file:
+        csv.writer(names_file, lineterminator="\n").writerow(names)
     return rows
 
 

@@ -57,9 +57,19 @@ class Step:
     REGISTER: Final = "RegisterModel"
     CHECK_F1: Final = "CheckF1"
     REGISTER_APPROVED: Final = "RegisterApproved"
+    # Model monitoring baselines (with ``monitoring.enabled``; docs/monitoring.md).
+    MONITORING_DATASETS: Final = "MonitoringDatasets"
+    DATA_QUALITY_BASELINE: Final = "DataQualityBaseline"
+    MODEL_QUALITY_BASELINE: Final = "ModelQualityBaseline"
     # After registration, in each branch that registers (experiments.enabled).
     LOG_EXPERIMENT: Final = "LogExperiment"
     LOG_EXPERIMENT_APPROVED: Final = "LogExperimentApproved"
+
+
+# What the registered model answers per CSV record (Autopilot's inference container reads
+# SAGEMAKER_INFERENCE_OUTPUT): the test split is scored with it, the endpoint serves it, and
+# model monitoring reads its columns by position (docs/monitoring.md).
+INFERENCE_OUTPUT: Final = ("predicted_label", "probability")
 
 
 def model_step_name(name: str, request: str) -> str:
@@ -95,6 +105,9 @@ class RunFolder:
     TEST_PREDICTIONS: Final = "test-predictions"
     EVALUATION: Final = "evaluation"
     CLARIFY_BIAS: Final = "clarify-bias"
+    MONITORING_DATASETS: Final = "monitoring-datasets"
+    DATA_QUALITY_BASELINE: Final = "data-quality-baseline"
+    MODEL_QUALITY_BASELINE: Final = "model-quality-baseline"
 
 
 # The file Clarify writes its analysis to (its container's contract).

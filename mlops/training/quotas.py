@@ -504,6 +504,8 @@ PREFLIGHT_FIELDS = (
     "automl_training_instance_type",
     "endpoint_instance_type",
 )
+# Present only with monitoring enabled (the pipeline passes it then).
+PREFLIGHT_OPTIONAL_FIELDS = ("monitoring_instance_type",)
 PREFLIGHT_COUNTS = (
     "partition_instance_count",
     "automl_training_instances",
@@ -520,8 +522,13 @@ class PreflightRequest:
     2. ``autopilot``: test preparation and Clarify next to Autopilot's processing and training
        jobs (Autopilot picks its own instance types in ensembling mode: they cannot fall back);
     3. ``scoring``: the batch transform, then evaluation, while Clarify may still run;
-    4. ``deployment``: the endpoint's new fleet on top of current use (a blue/green switch
-       holds the live fleet, which current use already counts, and the new one).
+    4. with monitoring (``monitoring_instance_type`` given): the monitoring datasets join
+       ``scoring``; ``baselines``: both baseline jobs, while evaluation and Clarify may still
+       run;
+    5. ``deployment``: the endpoint's new fleet on top of current use (a blue/green switch
+       holds the live fleet, which current use already counts, and the new one), and with
+       monitoring one ``monitoring_instance_type`` processing instance for the endpoint's
+       schedules (one execution at a time per group: docs/monitoring.md).
     """
 
     processing_instance_type: str
@@ -532,6 +539,7 @@ class PreflightRequest:
     partition_instance_count: int = 1
     automl_training_instances: int = 1
     endpoint_instance_count: int = 1
+    monitoring_instance_type: str | None = None  # None: monitoring disabled
 
     @classmethod
     def from_event(cls, event: Mapping[str, Any]) -> PreflightRequest:
@@ -539,8 +547,10 @@ class PreflightRequest:
         if not isinstance(event, Mapping):
             raise InputError(f"event must be an object, got {type(event).__name__}")
         values: dict[str, Any] = {}
-        for name in PREFLIGHT_FIELDS:
+        for name in (*PREFLIGHT_FIELDS, *PREFLIGHT_OPTIONAL_FIELDS):
             value = event.get(name)
+            if value is None and name in PREFLIGHT_OPTIONAL_FIELDS:
+                continue
             if not isinstance(value, str) or not value.startswith("ml."):
                 raise InputError(f"{name} must be an instance type like ml.m5.large, got {value!r}")
             values[name] = value
@@ -576,6 +586,17 @@ class PreflightRequest:
         ]  # fmt: skip
         if self.partition_instance_count > 1:
             needs.insert(1, Need("processing job", processing, 1, "merge", stage="merge"))
+        if self.monitoring_instance_type is not None:
+            needs += [
+                Need("processing job", processing, 1, "monitoring datasets", stage="scoring"),
+                Need("processing job", processing, 1, "evaluation", stage="baselines"),
+                Need("processing job", processing, 1, "Clarify", stage="baselines"),
+                Need("processing job", processing, 2, "data- and model-quality baselines",
+                     stage="baselines"),
+                Need("processing job", self.monitoring_instance_type, 1,
+                     "monitoring executions of the endpoint", fallback_allowed=False,
+                     stage="deployment"),
+            ]  # fmt: skip
         return needs
 
 

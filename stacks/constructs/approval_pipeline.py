@@ -32,6 +32,7 @@ from mlops.deployment.events import (
 from mlops.deployment.settings import DeploySettings
 from stacks.config import EnvironmentConfig
 from stacks.constructs.dead_letter_queue import alarm_on_dead_letters, dead_letter_queue
+from stacks.constructs.monitoring import DEFINITION_KINDS, MonitoringResources, removal_statements
 from stacks.constructs.network import NetworkResources
 from stacks.constructs.python_function import PythonFunction
 from stacks.data_stack import DataResources
@@ -93,7 +94,10 @@ class ApprovalPipeline(Construct):
         groups: tuple[str, ...],
         model_role: iam.IRole,
         rollback_alarms: list[cloudwatch.IAlarm],
+        monitoring: MonitoringResources | None = None,
     ) -> None:
+        """``monitoring``: the environment's model monitoring (None when disabled: the
+        function then removes what an earlier configuration created)."""
         super().__init__(scope, construct_id)
         stack = cdk.Stack.of(self)
         deployment = config.deployment
@@ -183,6 +187,7 @@ class ApprovalPipeline(Construct):
             # The models' containers run in the environment's VPC (CreateModel VpcConfig).
             subnet_ids=tuple(subnet.subnet_id for subnet in network.subnets),
             security_group_ids=(network.workload_security_group.security_group_id,),
+            monitoring=monitoring.settings() if monitoring is not None else None,
         )
         self.function = PythonFunction(
             self,
@@ -210,6 +215,14 @@ class ApprovalPipeline(Construct):
         role = self.function.role
         data.notifications.grant_publish(role)
         model_role.grant_pass_role(role)
+        # Monitoring follows the deployed version (docs/monitoring.md).
+        if monitoring is not None:
+            for statement in monitoring.deploy_statements():
+                role.add_to_policy(statement)
+            monitoring.role.grant_pass_role(role)
+        else:
+            for statement in removal_statements(stack, config.name):
+                role.add_to_policy(statement)
 
         arn = f"arn:{stack.partition}:sagemaker:{stack.region}:{stack.account}"
         package_groups = [model_package_group_name(config.name, group) for group in groups]
@@ -312,12 +325,14 @@ class ApprovalPipeline(Construct):
             f"endpoint-config/{prefix}-*",
             f"model/{prefix}-*",
             *(f"model-package/{name.lower()}/*" for name in package_groups),
+            *(f"{kind}/{prefix}-*" for kind in (*DEFINITION_KINDS, "monitoring-schedule")),
         ):
             acknowledge(
                 role,
                 f"AwsSolutions-IAM5[Resource::{arn_in_finding(stack, 'sagemaker', pattern)}]",
-                "Run-time names: this environment's prefix (endpoints, configs, models) and "
-                "the versions of the configured groups.",
+                "Run-time names: this environment's prefix (endpoints, configs, models, "
+                "monitoring schedules and job definitions) and the versions of the configured "
+                "groups.",
             )
 
         self.dlq_alarm = alarm_on_dead_letters(

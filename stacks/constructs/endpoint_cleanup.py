@@ -1,6 +1,6 @@
 """On stack delete, remove the endpoints, endpoint configs and models the deploy Lambda
-created at run time (CloudFormation does not know them, so ``cdk destroy`` alone would leave
-endpoints billing).
+created at run time, and their monitoring schedules (first) and job definitions
+(CloudFormation does not know them, so ``cdk destroy`` alone would leave endpoints billing).
 
 A Lambda-backed custom resource (no Provider framework: one call does the work, since
 SageMaker deletes asynchronously, and the handler always answers CloudFormation itself).
@@ -24,6 +24,16 @@ from stacks.constructs.teardown_permissions import act_on_tagged, read_by_tag
 from stacks.data_stack import DataResources
 from stacks.nag import acknowledge, arn_in_finding
 
+# What the deploy Lambda creates at run time (generated names): deleted only when tagged.
+_TAGGED_RESOURCES = (
+    "monitoring-schedule/*",
+    "endpoint/*",
+    "endpoint-config/*",
+    "data-quality-job-definition/*",
+    "model-quality-job-definition/*",
+    "model/*",
+)
+
 
 class EndpointCleanup(Construct):
     def __init__(
@@ -41,7 +51,8 @@ class EndpointCleanup(Construct):
             self,
             "Handler",
             handler_dir="endpoint_cleanup",
-            description=f"On stack delete: remove {config.name}'s endpoints, configs and models",
+            description=f"On stack delete: remove {config.name}'s endpoints, configs, models and "
+            "monitoring",
             environment=EndpointCleanupSettings(environment=config.name).to_environment(),
             log_key=data.key,
             log_retention_days=config.log_retention_days,
@@ -54,7 +65,14 @@ class EndpointCleanup(Construct):
         role = self.function.role
         role.add_to_policy(
             read_by_tag(
-                ["sagemaker:ListEndpoints", "sagemaker:ListEndpointConfigs", "sagemaker:ListModels"]
+                [
+                    "sagemaker:ListEndpoints",
+                    "sagemaker:ListEndpointConfigs",
+                    "sagemaker:ListModels",
+                    "sagemaker:ListMonitoringSchedules",
+                    "sagemaker:ListDataQualityJobDefinitions",
+                    "sagemaker:ListModelQualityJobDefinitions",
+                ]
             )
         )
         role.add_to_policy(
@@ -62,11 +80,14 @@ class EndpointCleanup(Construct):
                 stack,
                 config.name,
                 [
+                    "sagemaker:DeleteMonitoringSchedule",
                     "sagemaker:DeleteEndpoint",
                     "sagemaker:DeleteEndpointConfig",
+                    "sagemaker:DeleteDataQualityJobDefinition",
+                    "sagemaker:DeleteModelQualityJobDefinition",
                     "sagemaker:DeleteModel",
                 ],
-                ["endpoint/*", "endpoint-config/*", "model/*"],
+                list(_TAGGED_RESOURCES),
             )
         )
         # Waiting for deleted endpoints to be gone: a deleted endpoint has no tags left to
@@ -90,12 +111,13 @@ class EndpointCleanup(Construct):
             "tag:GetResources and SageMaker List* have no resource-level permissions; "
             "deletions are limited to resources tagged with this environment.",
         )
-        for resource in ("endpoint/*", "endpoint-config/*", "model/*"):
+        for resource in _TAGGED_RESOURCES:
             acknowledge(
                 role,
                 f"AwsSolutions-IAM5[Resource::{arn_in_finding(stack, 'sagemaker', resource)}]",
-                "Endpoints, configs and models are created at run time with generated names; "
-                "the statement only applies to those tagged with this environment.",
+                "Endpoints, configs, models and monitoring resources are created at run time "
+                "with generated names; the statement only applies to those tagged with this "
+                "environment.",
             )
         self.resource = cdk.CustomResource(
             self,

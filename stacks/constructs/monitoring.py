@@ -18,9 +18,10 @@
   ``ProcessingJobStatus`` Failed and a ``MonitoringScheduleArn`` of this environment -> the
   environment's topic (Model Monitor publishes no execution-status metric).
 
-:meth:`MonitoringResources.deploy_environment` and :meth:`deploy_statements` are what the deploy
-Lambda needs to call ``mlops.monitoring.schedules.ensure_monitoring``;
-:meth:`teardown_statements` what a role needs for ``delete_monitoring``.
+:meth:`MonitoringResources.settings` and :meth:`deploy_statements` are what the deploy Lambda
+needs to call ``mlops.monitoring.schedules.ensure_monitoring`` (the Approvals construct wires
+them); :func:`removal_statements` what it needs for ``delete_monitoring`` when monitoring is
+disabled. Teardown grants its own, tag-scoped (stacks/constructs/teardown_permissions.py).
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ from mlops.data.schema import TRANSACTION_COLUMNS
 from mlops.deployment.names import endpoint_name
 from mlops.monitoring import names
 from mlops.monitoring.settings import MonitoringSettings
+from mlops.training.names import INFERENCE_OUTPUT
 from stacks.config import EnvironmentConfig
 from stacks.constructs import monitoring_baselines, sagemaker_sdk
 from stacks.constructs.network import NETWORK_INTERFACES_REASON, NetworkResources
@@ -59,11 +61,11 @@ DEFINITION_KINDS = ("data-quality-job-definition", "model-quality-job-definition
 
 
 def baseline_columns(config: EnvironmentConfig) -> tuple[str, ...]:
-    """Columns of the data-quality baseline: the label (in the output's place), then the
-    features the pipeline trains on (mlops.monitoring.baseline_data)."""
+    """Columns of the data-quality baseline: what the endpoint answers, then the features the
+    pipeline trains on, in payload order (mlops.monitoring.baseline_data)."""
     training = config.training
     dropped = {training.target_column, *training.drop_columns}
-    return (training.target_column, *(c for c in TRANSACTION_COLUMNS if c not in dropped))
+    return (*INFERENCE_OUTPUT, *(c for c in TRANSACTION_COLUMNS if c not in dropped))
 
 
 def _insights(function: str, metric: str, namespace: str, endpoint: str) -> str:
@@ -229,6 +231,17 @@ class MonitoringResources(Construct):
                 resources=[data.key.key_arn],
             )
         )
+        # Executions are processing jobs with VolumeKmsKeyId: SageMaker creates a grant for
+        # the volumes as the job's role (AWS, "How to use SageMaker AI execution roles",
+        # CreateProcessingJob: kms:CreateGrant), only for AWS resources.
+        role.add_to_policy(
+            iam.PolicyStatement(
+                sid="GrantVolumeKeyToSageMaker",
+                actions=["kms:CreateGrant"],
+                resources=[data.key.key_arn],
+                conditions={"Bool": {"kms:GrantIsForAWSResource": "true"}},
+            )
+        )
         role.add_to_policy(
             iam.PolicyStatement(
                 sid="PublishMonitoringMetrics",
@@ -321,7 +334,6 @@ class MonitoringResources(Construct):
         bucket = data.artifacts_bucket
         return MonitoringSettings(
             environment=self._config.name,
-            enabled=monitoring.enabled,
             role_arn=self.role.role_arn,
             kms_key_arn=data.key.key_arn,
             image_uri=self.images.find_in_map(cdk.Aws.REGION, monitoring_baselines.IMAGE_KEY),
@@ -336,18 +348,6 @@ class MonitoringResources(Construct):
             window_start_hours=monitoring.ground_truth_window_start_hours,
             window_end_hours=monitoring.ground_truth_window_end_hours,
         )
-
-    def deploy_environment(self) -> dict[str, str]:
-        """Variables to add to the deploy function (``MonitoringSettings.from_environment``)."""
-        return self.settings().to_environment()
-
-    def _arns(self, kinds: Sequence[str]) -> list[str]:
-        stack = cdk.Stack.of(self)
-        prefix = resource_prefix(self._config.name)
-        return [
-            stack.format_arn(service="sagemaker", resource=kind, resource_name=f"{prefix}-*")
-            for kind in kinds
-        ]
 
     def deploy_statements(self) -> list[iam.PolicyStatement]:
         """What ``ensure_monitoring`` calls (the deploy role also needs ``iam:PassRole`` on
@@ -370,40 +370,47 @@ class MonitoringResources(Construct):
                     "sagemaker:ListTags",
                     "sagemaker:AddTags",
                 ],
-                resources=self._arns((*DEFINITION_KINDS, "monitoring-schedule")),
+                resources=_monitoring_arns(cdk.Stack.of(self), self._config.name),
             ),
-            iam.PolicyStatement(
-                sid="ListMonitoring",
-                actions=[
-                    "sagemaker:ListDataQualityJobDefinitions",
-                    "sagemaker:ListModelQualityJobDefinitions",
-                    "sagemaker:ListMonitoringSchedules",
-                ],
-                resources=["*"],
-            ),
+            _list_statement(),
         ]
 
-    def teardown_statements(self) -> list[iam.PolicyStatement]:
-        """What ``delete_monitoring`` calls (before DeleteEndpoint)."""
-        return [
-            iam.PolicyStatement(
-                sid="DeleteOwnMonitoring",
-                actions=[
-                    "sagemaker:DescribeMonitoringSchedule",
-                    "sagemaker:DeleteMonitoringSchedule",
-                    "sagemaker:DeleteDataQualityJobDefinition",
-                    "sagemaker:DeleteModelQualityJobDefinition",
-                    "sagemaker:ListTags",
-                ],
-                resources=self._arns((*DEFINITION_KINDS, "monitoring-schedule")),
-            ),
-            iam.PolicyStatement(
-                sid="ListMonitoring",
-                actions=[
-                    "sagemaker:ListDataQualityJobDefinitions",
-                    "sagemaker:ListModelQualityJobDefinitions",
-                    "sagemaker:ListMonitoringSchedules",
-                ],
-                resources=["*"],
-            ),
-        ]
+
+def removal_statements(stack: cdk.Stack, environment: str) -> list[iam.PolicyStatement]:
+    """What ``delete_monitoring`` calls: the deploy role's grants when monitoring is disabled
+    (it removes what an enabled configuration left). Names carry the environment's prefix."""
+    return [
+        iam.PolicyStatement(
+            sid="RemoveOwnMonitoring",
+            actions=[
+                "sagemaker:DescribeMonitoringSchedule",
+                "sagemaker:DeleteMonitoringSchedule",
+                "sagemaker:DeleteDataQualityJobDefinition",
+                "sagemaker:DeleteModelQualityJobDefinition",
+                "sagemaker:ListTags",
+            ],
+            resources=_monitoring_arns(stack, environment),
+        ),
+        _list_statement(),
+    ]
+
+
+def _monitoring_arns(stack: cdk.Stack, environment: str) -> list[str]:
+    """This environment's job definitions and schedules (named with its prefix)."""
+    prefix = resource_prefix(environment)
+    return [
+        stack.format_arn(service="sagemaker", resource=kind, resource_name=f"{prefix}-*")
+        for kind in (*DEFINITION_KINDS, "monitoring-schedule")
+    ]
+
+
+def _list_statement() -> iam.PolicyStatement:
+    return iam.PolicyStatement(
+        sid="ListMonitoring",
+        actions=[
+            "sagemaker:ListDataQualityJobDefinitions",
+            "sagemaker:ListModelQualityJobDefinitions",
+            "sagemaker:ListMonitoringSchedules",
+        ],
+        resources=["*"],
+    )

@@ -17,13 +17,13 @@ definition built offline at synth:
 :func:`baseline_environment` calls the same SDK function ``QualityCheckStep`` uses
 (``ModelMonitor._generate_env_map``), and a test checks the result equals a ``QualityCheckStep``'s.
 
-Datasets (docs/monitoring.md):
+Datasets (``mlops.monitoring.baseline_data``, docs/monitoring.md), both from the held-out test
+split as the registered model answers it:
 
-* data quality: ``data-quality.csv`` of the train split (label first, then the features in
-  payload order, with header; ``mlops.monitoring.baseline_data data-quality``): captured
-  traffic is the endpoint's output followed by the request, matched to it by position;
-* model quality: ``model-quality.csv`` (``prediction,label`` with header;
-  ``mlops.monitoring.baseline_data model-quality``) from the test-split transform output.
+* data quality: ``data-quality.csv`` (the answer's columns ``predicted_label,probability``
+  first, then the features in payload order, with header): captured traffic is the endpoint's
+  output followed by the request, matched to it by position;
+* model quality: ``model-quality.csv`` (``prediction,label`` with header).
 
 The job writes ``statistics.json`` and ``constraints.json`` into its output;
 :func:`drift_check_baselines` and :func:`model_metrics_sources` point the registration at them.
@@ -121,6 +121,7 @@ def baseline_step_args(
     network_config: Any,
     session: Any,
     base_job_name: str,
+    tags: Any = None,
     max_runtime_seconds: int = 3600,
 ) -> Any:
     """``step_args`` of the baseline ProcessingStep (``ProcessingStep(name, step_args=...)``).
@@ -144,6 +145,7 @@ def baseline_step_args(
         network_config=network_config,
         base_job_name=base_job_name,
         sagemaker_session=session,
+        tags=tags,
     )
     return processor.run(
         inputs=[

@@ -25,6 +25,7 @@ from stacks.nag import acknowledge, acknowledge_inline_policy, arn_in_finding
 
 # Run-time resources with generated names: the statements only apply to tagged ones.
 _TAGGED_RESOURCES = (
+    "monitoring-schedule/*",
     "endpoint/*",
     "processing-job/*",
     "training-job/*",
@@ -149,6 +150,7 @@ class ScheduledCleanup(Construct):
             read_by_tag(
                 [
                     "sagemaker:ListEndpoints",
+                    "sagemaker:ListMonitoringSchedules",
                     "sagemaker:ListProcessingJobs",
                     "sagemaker:ListTrainingJobs",
                     "sagemaker:ListTransformJobs",
@@ -165,6 +167,7 @@ class ScheduledCleanup(Construct):
                 config.name,
                 [
                     "sagemaker:DescribeEndpoint",
+                    "sagemaker:DeleteMonitoringSchedule",
                     "sagemaker:DeleteEndpoint",
                     "sagemaker:StopProcessingJob",
                     "sagemaker:StopTrainingJob",

@@ -31,7 +31,7 @@ from mlops.constants import (
 from mlops.training.names import pipeline_name
 from mlops.training.settings import PreflightSettings
 from stacks.config import ConfigError, EnvironmentConfig
-from stacks.constructs import sagemaker_sdk
+from stacks.constructs import monitoring_baselines, sagemaker_sdk
 from stacks.constructs.experiments import ExperimentsResources
 from stacks.constructs.mlops_package import MLOPS_DIR, mlops_bundling
 from stacks.constructs.network import NETWORK_INTERFACES_REASON, NetworkResources
@@ -50,8 +50,10 @@ PIPELINE_STATUS_EVENT = "SageMaker Model Building Pipeline Execution Status Chan
 ALERT_STATUSES = ("Failed", "Stopped", "Succeeded")
 
 
-def image_mapping() -> dict[str, dict[str, str]]:
-    """Region -> {Sklearn, Clarify} image URI, from the SDK's offline tables (no AWS call)."""
+def image_mapping(*, monitoring: bool = False) -> dict[str, dict[str, str]]:
+    """Region -> {Sklearn, Clarify[, ModelMonitor]} image URI, from the SDK's offline tables (no
+    AWS call). With ``monitoring``, the Model Monitor image of each region that has one (a
+    region without it has no ``ModelMonitor`` key: deploying there fails at ``Fn::FindInMap``)."""
     from sagemaker import image_uris as _image_uris
 
     image_uris: Any = _image_uris  # untyped in the SDK
@@ -68,6 +70,10 @@ def image_mapping() -> dict[str, dict[str, str]]:
             except ValueError:
                 continue  # not offered in that region
             mapping[region] = {"Sklearn": sklearn, "Clarify": clarify}
+    if monitoring:
+        for region, images in monitoring_baselines.image_mapping().items():
+            if region in mapping:
+                mapping[region].update(images)
     return dict(sorted(mapping.items()))
 
 
@@ -137,6 +143,9 @@ def pipeline_settings(
         endpoint_instance_type=config.deployment.instance_type,
         endpoint_instance_count=config.deployment.instance_count,
         auto_approve_f1_threshold=training.auto_approve_f1_threshold,
+        monitoring_instance_type=(
+            config.monitoring.instance_type if config.monitoring.enabled else None
+        ),
         config_hash=config_hash,
         code_version=code_version,
         code_zip_name=f"{code_version}.zip",
@@ -187,7 +196,9 @@ class TrainingPipeline(Construct):
             security_group_count=1 if network else 0,
             log_experiments=experiments is not None,
         )
-        images = cdk.CfnMapping(self, "Images", mapping=image_mapping())
+        images = cdk.CfnMapping(
+            self, "Images", mapping=image_mapping(monitoring=config.monitoring.enabled)
+        )
 
         self.role = iam.Role(
             self,
@@ -228,6 +239,10 @@ class TrainingPipeline(Construct):
             "ClarifyImageUri": images.find_in_map(cdk.Aws.REGION, "Clarify"),
             "PreflightFunctionArn": self.preflight.function.function_arn,
         }
+        if config.monitoring.enabled:
+            variables[monitoring_baselines.IMAGE_PLACEHOLDER_NAME] = images.find_in_map(
+                cdk.Aws.REGION, monitoring_baselines.IMAGE_KEY
+            )
         if experiments:
             variables["ExperimentLoggerFunctionArn"] = experiments.logger_function_arn
         if network:
@@ -249,7 +264,9 @@ class TrainingPipeline(Construct):
             pipeline_display_name=name,
             pipeline_description=(
                 f"{config.name}: quota preflight, partition, Autopilot, test-split evaluation, "
-                "Clarify bias, registration pending approval"
+                "Clarify bias, "
+                + ("monitoring baselines, " if config.monitoring.enabled else "")
+                + "registration pending approval"
             ),
             role_arn=self.role.role_arn,
             pipeline_definition={

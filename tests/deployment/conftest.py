@@ -63,6 +63,24 @@ def settings(**overrides: Any) -> DeploySettings:
     return DeploySettings(**values)
 
 
+def drift_check_baselines(run: str) -> dict[str, Any]:
+    """``DriftCheckBaselines`` as the training pipeline registers them, under ``run``."""
+
+    def file(folder: str, name: str) -> dict[str, str]:
+        return {"ContentType": "application/json", "S3Uri": f"{run}/{folder}/{name}"}
+
+    return {
+        "ModelDataQuality": {
+            "Statistics": file("data-quality-baseline", "statistics.json"),
+            "Constraints": file("data-quality-baseline", "constraints.json"),
+        },
+        "ModelQuality": {
+            "Statistics": file("model-quality-baseline", "statistics.json"),
+            "Constraints": file("model-quality-baseline", "constraints.json"),
+        },
+    }
+
+
 # The deploy function's environment as the Deployment stack sets it (valid values).
 DEPLOY_ENVIRONMENT = settings().to_environment()
 
@@ -84,10 +102,13 @@ class Account:
     def sagemaker(self) -> Any:
         return self.clients.sagemaker
 
-    def register(self, group: str = PACKAGE_GROUP) -> str:
-        """A new version of ``group``, pending approval; returns its ARN."""
+    def register(self, group: str = PACKAGE_GROUP, *, baselines: str | None = None) -> str:
+        """A new version of ``group``, pending approval; returns its ARN. ``baselines``: the
+        run folder whose drift baselines it carries (``drift_check_baselines``)."""
+        extra = {"DriftCheckBaselines": drift_check_baselines(baselines)} if baselines else {}
         response = self.sagemaker.create_model_package(
             ModelPackageGroupName=group,
+            **extra,
             InferenceSpecification={
                 "Containers": [
                     {

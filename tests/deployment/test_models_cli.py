@@ -158,7 +158,7 @@ def test_invoke_prints_the_prediction(
     machine: Machine, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     row = "2,TX,947.08,1695574580,TX,16"
-    body = b"0.93\n"
+    body = b"1,0.93\n"  # what the registered model answers: label, probability of it
 
     def answers(stub: Stubber) -> None:
         stub.add_response(
@@ -171,10 +171,33 @@ def test_invoke_prints_the_prediction(
     stubbers = stub_clients(monkeypatch, {"sagemaker-runtime": answers})
     assert main(["endpoint", "invoke", *DEV, "--csv", row, "--inference-id", "tx-42"]) == 0
     output = capsys.readouterr()
-    assert output.out == "0.93\n"
+    assert output.out == "predicted_label=1 probability=0.93\n"
     assert output.err == "inference id: tx-42\n"
     [stubber] = stubbers
     stubber.assert_no_pending_responses()
+
+
+@pytest.mark.parametrize(
+    ("body", "printed"),
+    [
+        (b"0,0.97\n", {"predicted_label": "0", "probability": "0.97"}),
+        (b"1\n", {"answer": "1"}),  # a model registered by hand may answer the label only
+    ],
+)
+def test_invoke_prints_the_answer_as_json(
+    machine: Machine,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    body: bytes,
+    printed: dict[str, str],
+) -> None:
+    def answers(stub: Stubber) -> None:
+        stub.add_response("invoke_endpoint", {"Body": StreamingBody(io.BytesIO(body), len(body))})
+
+    stub_clients(monkeypatch, {"sagemaker-runtime": answers})
+    args = ["endpoint", "invoke", *DEV, "--csv", "1,2", "--inference-id", "tx-7", "--output"]
+    assert main([*args, "json"]) == 0
+    assert json.loads(capsys.readouterr().out) == {**printed, "inference_id": "tx-7"}
 
 
 def test_invoke_of_a_missing_endpoint_names_the_endpoints_there(

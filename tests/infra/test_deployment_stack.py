@@ -247,10 +247,23 @@ def test_rollback_alarms_watch_the_deterministic_endpoint(prod: Synthesized) -> 
     assert "mlops-prod-deploy-dead-letters" in alarms
 
 
-def test_deploy_role_passes_only_the_model_role(dev: Synthesized) -> None:
+def test_deploy_role_passes_only_the_model_and_monitoring_roles(dev: Synthesized) -> None:
     statements = _statements(dev, "ApprovalsDeployRole")
-    (passrole,) = [s for s in statements if s["Action"] == "iam:PassRole"]
-    assert passrole["Resource"] == {"Fn::GetAtt": [_model_role_id(dev), "Arn"]}
+    passed = [
+        resource
+        for s in statements
+        if s["Action"] == "iam:PassRole"
+        for resource in (s["Resource"] if isinstance(s["Resource"], list) else [s["Resource"]])
+    ]
+    (monitoring,) = [
+        logical_id
+        for logical_id in dev.templates["deployment"]["Resources"]
+        if logical_id.startswith("MonitoringRole")
+        and dev.templates["deployment"]["Resources"][logical_id]["Type"] == "AWS::IAM::Role"
+    ]
+    assert sorted(passed, key=str) == sorted(
+        [{"Fn::GetAtt": [role, "Arn"]} for role in (_model_role_id(dev), monitoring)], key=str
+    )
     for statement in statements:
         actions = (
             statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]

@@ -13,8 +13,9 @@ from tests.shipped.assembly import ACCOUNT, REGION
 from tests.synth import Synthesized
 
 GROUP = "fraud-detection"
-COLUMNS = (
-    "is_fraud",
+COLUMNS = (  # the endpoint's answer, then the features in payload order
+    "predicted_label",
+    "probability",
     "customer_id",
     "state",
     "amount",

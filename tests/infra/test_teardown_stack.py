@@ -141,6 +141,7 @@ def test_cleanup_function_acts_only_on_tagged_resources(dev: Synthesized) -> Non
     role_id = function["Properties"]["Role"]["Fn::GetAtt"][0]
     mutating = _mutations_are_tag_scoped(dev, "teardown", role_id)
     assert set(mutating) == {
+        "sagemaker:DeleteMonitoringSchedule",
         "sagemaker:DeleteEndpoint",
         "sagemaker:StopProcessingJob",
         "sagemaker:StopTrainingJob",
@@ -171,15 +172,20 @@ def test_endpoint_cleanup_runs_on_delete_after_the_deploy_pipeline(dev: Synthesi
     assert cleanup["DeletionPolicy"] == "Delete"
 
 
-def test_endpoint_cleanup_deletes_only_tagged_endpoints_configs_models(dev: Synthesized) -> None:
+def test_endpoint_cleanup_deletes_only_tagged_endpoints_configs_models_monitoring(
+    dev: Synthesized,
+) -> None:
     _, cleanup = _one(dev, "deployment", "Custom::EndpointCleanup")
     function_id = cleanup["Properties"]["ServiceToken"]["Fn::GetAtt"][0]
     function = dev.templates["deployment"]["Resources"][function_id]
     role_id = function["Properties"]["Role"]["Fn::GetAtt"][0]
     mutating = _mutations_are_tag_scoped(dev, "deployment", role_id)
     assert set(mutating) == {
+        "sagemaker:DeleteMonitoringSchedule",
         "sagemaker:DeleteEndpoint",
         "sagemaker:DeleteEndpointConfig",
+        "sagemaker:DeleteDataQualityJobDefinition",
+        "sagemaker:DeleteModelQualityJobDefinition",
         "sagemaker:DeleteModel",
     }
     assert function["Properties"]["Environment"]["Variables"]["MLOPS_ENVIRONMENT"] == "dev"

@@ -58,6 +58,9 @@ BILLING_STEPS = [
     "CreateScoringModel-CreateModel",
     "ScoreTestSplit",
     "Evaluate",
+    "MonitoringDatasets",
+    "DataQualityBaseline",
+    "ModelQualityBaseline",
     "RegisterModel-RegisterModel",
 ]
 
@@ -94,6 +97,9 @@ def test_pipeline_has_every_step_of_the_issue(steps: dict[str, dict[str, Any]]) 
         "ScoreTestSplit": "Transform",
         "Evaluate": "Processing",
         "ClarifyBias": "Processing",
+        "MonitoringDatasets": "Processing",
+        "DataQualityBaseline": "Processing",
+        "ModelQualityBaseline": "Processing",
         "RegisterModel-RegisterModel": "RegisterModel",
         "LogExperiment": "Lambda",  # experiments.enabled (default)
     }
@@ -123,6 +129,15 @@ def test_steps_read_each_others_outputs(steps: dict[str, dict[str, Any]]) -> Non
     assert "Steps.PrepareTest.ProcessingOutputConfig" in text["ScoreTestSplit"]
     assert "Steps.PrepareTest.ProcessingOutputConfig.Outputs['clarify']" in text["ClarifyBias"]
     assert "Steps.ScoreTestSplit.TransformOutput.S3OutputPath" in text["Evaluate"]
+    assert "Steps.ScoreTestSplit.TransformOutput.S3OutputPath" in text["MonitoringDatasets"]
+    assert "Steps.PrepareTest.ProcessingOutputConfig" in text["MonitoringDatasets"]
+    for baseline, dataset in (("DataQualityBaseline", "data-quality"),
+                              ("ModelQualityBaseline", "model-quality")):  # fmt: skip
+        assert (
+            f"Steps.MonitoringDatasets.ProcessingOutputConfig.Outputs['{dataset}']"
+            in (text[baseline])
+        )
+        assert "${ModelMonitorImageUri}" in text[baseline]
 
 
 def test_quota_gate_fails_with_the_preflight_message(steps: dict[str, dict[str, Any]]) -> None:
@@ -197,6 +212,7 @@ def test_prod_partitions_on_two_instances_and_merges(prod: Synthesized) -> None:
     assert preflight["endpoint_instance_type"] == "ml.m5.xlarge"
     assert preflight["endpoint_instance_count"] == 2
     assert preflight["partition_instance_count"] == 2
+    assert preflight["monitoring_instance_type"] == "ml.m5.xlarge"  # prod's monitoring
     partition = prod_steps["Partition"]["Arguments"]
     assert partition["ProcessingResources"]["ClusterConfig"]["InstanceCount"] == 2
     raw = next(i for i in partition["ProcessingInputs"] if i["InputName"] == "raw")
@@ -275,7 +291,12 @@ def test_registration_wires_metrics_and_metadata(steps: dict[str, dict[str, Any]
     assert metrics["Explainability"]["Report"]["S3Uri"] == {
         "Get": "Steps.AutoML.BestCandidateProperties.ExplainabilityJsonReportPath"
     }
-    assert set(metrics) == {"ModelQuality", "Bias", "Explainability"}
+    # Monitoring baselines (issue 14): the version's drift baselines and matching metrics.
+    assert set(metrics) == {"ModelQuality", "ModelDataQuality", "Bias", "Explainability"}
+    baselines = json.dumps(register["DriftCheckBaselines"])
+    for step in ("DataQualityBaseline", "ModelQualityBaseline"):
+        output = f"Steps.{step}.ProcessingOutputConfig.Outputs['monitoring_output']"
+        assert output in baselines and output in json.dumps(metrics)
     metadata = register["CustomerMetadataProperties"]
     assert set(metadata) == {
         "mlops:config-hash",

@@ -11,7 +11,7 @@ import pytest
 from mlops.cli import main
 from mlops.errors import InputError
 from mlops.monitoring import labels
-from tests.monitoring.conftest import ARTIFACTS, ENDPOINT, Account, settings
+from tests.monitoring.conftest import ARTIFACTS, ENDPOINT, GROUP, Account, settings
 
 GROUND_TRUTH = f"s3://{ARTIFACTS}/ground-truth/{ENDPOINT}"
 NOW = datetime(2026, 11, 30, 9, 41, tzinfo=UTC)
@@ -93,7 +93,7 @@ def test_cli_writes_where_the_model_quality_schedule_reads(
 ) -> None:
     from mlops.monitoring.schedules import ensure_monitoring
 
-    ensure_monitoring(account.sagemaker, settings(), account.version(1))
+    ensure_monitoring(account.sagemaker, settings(), GROUP, account.version(1))
     csv_file = tmp_path / "chargebacks.csv"
     csv_file.write_text("inference_id,is_fraud\ntx-9,1\n")
     code = main(

@@ -70,34 +70,46 @@ def _read(path: Path) -> list[list[str]]:
         return list(csv.reader(handle))
 
 
-def test_data_quality_dataset_puts_the_label_first(tmp_path: Path) -> None:
-    header = ["customer_id", "state", "amount", "is_fraud", "time_of_day"]
-    _write(tmp_path / "train/part-00000.csv", [header, ["7", "TX", "9.5", "0", "13"]])
-    _write(tmp_path / "train/part-00001.csv", [header, ["8", "CA", "250.0", "1", "2"]])
-    code = main(
-        ["data-quality", "--input", str(tmp_path / "train"), "--output", str(tmp_path / "out"),
-         "--target", "is_fraud", "--drop-columns", "customer_id"]
-    )  # fmt: skip
-    assert code == 0
-    assert _read(tmp_path / "out/data-quality.csv") == [
-        ["is_fraud", "state", "amount", "time_of_day"],
-        ["0", "TX", "9.5", "13"],
-        ["1", "CA", "250.0", "2"],
+def _prepared(tmp_path: Path, answers: list[list[str]]) -> list[str]:
+    """PrepareTest's folder and the transform output, as the pipeline lays them out."""
+    _write(tmp_path / "prepared/features.csv", [["TX", "9.5", "13"], ["CA", "250.0", "2"]])
+    _write(tmp_path / "prepared/labels.csv", [["0"], ["1"]])
+    _write(tmp_path / "prepared/feature-names.csv", [["state", "amount", "time_of_day"]])
+    _write(tmp_path / "predictions/features.csv.out", answers)
+    return [
+        "--predictions", str(tmp_path / "predictions"), "--prepared", str(tmp_path / "prepared"),
+        "--output", str(tmp_path / "out"), "--output-columns", "predicted_label,probability",
+    ]  # fmt: skip
+
+
+def test_data_quality_dataset_is_what_the_endpoint_captures_answer_first(tmp_path: Path) -> None:
+    assert main(_prepared(tmp_path, [["0", "0.97"], ["1", "0.81"]])) == 0
+    assert _read(tmp_path / "out/data-quality/data-quality.csv") == [
+        ["predicted_label", "probability", "state", "amount", "time_of_day"],
+        ["0", "0.97", "TX", "9.5", "13"],
+        ["1", "0.81", "CA", "250.0", "2"],
     ]
 
 
-def test_model_quality_dataset_pairs_predictions_with_labels(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    _write(tmp_path / "pred/features.csv.out", [["1", "0.91"], ["0", "0.88"]])
-    _write(tmp_path / "labels.csv", [["1"], ["1"]])
-    args = ["model-quality", "--predictions", str(tmp_path / "pred"), "--output", str(tmp_path)]
-    assert main([*args, "--labels", str(tmp_path / "labels.csv")]) == 0
-    assert _read(tmp_path / "model-quality.csv") == [
+def test_model_quality_dataset_pairs_predicted_labels_with_the_truth(tmp_path: Path) -> None:
+    assert main(_prepared(tmp_path, [["1", "0.51"], ["1", "0.88"]])) == 0
+    assert _read(tmp_path / "out/model-quality/model-quality.csv") == [
         ["prediction", "label"],
+        ["1", "0"],
         ["1", "1"],
-        ["0", "1"],
     ]
-    _write(tmp_path / "short.csv", [["1"]])
-    assert main([*args, "--labels", str(tmp_path / "short.csv")]) == 2
-    assert "2 predictions but 1 labels" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("answers", "error"),
+    [
+        ([["1", "0.9"]], "1 answers, 2 feature rows and 2 labels"),
+        ([["1"], ["0"]], "answer 1 has 1 column(s), the model is configured to answer 2"),
+    ],
+)
+def test_a_mismatch_is_one_line_and_writes_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], answers: list[list[str]], error: str
+) -> None:
+    assert main(_prepared(tmp_path, answers)) == 2
+    assert error in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()

@@ -68,7 +68,7 @@ def _execution(account: Account, status: str, hour: int, *, job: str | None = No
 def test_status_lists_executions_violations_and_alarms(
     account: Account, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    ensure_monitoring(account.sagemaker, settings(), account.version(1))
+    ensure_monitoring(account.sagemaker, settings(), GROUP, account.version(1))
     violations = {
         "violations": [
             {

@@ -9,6 +9,14 @@
 * ``sagemaker-clarify-processing``: emulated. It refuses to run unless ``analysis_config.json``
   is where the container reads it and holds what a pre-training bias analysis requires, and the
   dataset has the label and facet columns; then it writes ``analysis.json``.
+* ``sagemaker-model-monitor-analyzer`` (baseline jobs): emulated. It reads the environment the
+  SDK's ``suggest_baseline`` / ``QualityCheckStep`` set (``dataset_source``, ``output_path``,
+  ``dataset_format``, and for model quality ``analysis_type``, ``problem_type``,
+  ``inference_attribute``, ``ground_truth_attribute``), refuses what the container would (a
+  source or output that is not the job's input or output, a format other than CSV with a
+  header, an attribute that is not a column), and writes ``statistics.json`` and
+  ``constraints.json`` in the layouts AWS documents ("Schema for Statistics", "Schema for
+  Constraints", "Model quality metrics", "Create a model quality baseline").
 
 Add an image: a function ``(request, host) -> None`` in :data:`CONTAINERS` keyed by the ECR
 repository name; raise :class:`ContainerFailure` for what the real container would reject.
@@ -180,11 +188,13 @@ def _analysis_config_problems(config: Any) -> list[str]:
     return problems
 
 
-def _read_csv_dataset(folder: Path) -> list[list[str]]:
+def _read_csv_dataset(
+    folder: Path, container: str = "Clarify", where: str = CLARIFY_DATA
+) -> list[list[str]]:
     """Header row + data rows of every CSV part (each part has its header)."""
     parts = sorted(p for p in folder.rglob("*.csv") if p.is_file())
     if not parts:
-        raise ContainerFailure(f"Clarify: no CSV data under {CLARIFY_DATA}")
+        raise ContainerFailure(f"{container}: no CSV data under {where}")
     rows: list[list[str]] = []
     for part in parts:
         with part.open(newline="") as handle:
@@ -195,7 +205,7 @@ def _read_csv_dataset(folder: Path) -> list[list[str]]:
             if not rows:
                 rows.append(header)
             elif header != rows[0]:
-                raise ContainerFailure(f"Clarify: {part.name} has another header")
+                raise ContainerFailure(f"{container}: {part.name} has another header")
             rows.extend(row for row in reader if row)
     return rows
 
@@ -231,7 +241,198 @@ def _pre_training_metrics(
     return result
 
 
+# Model Monitor (the analyzer's baseline contract, see the module doc).
+MONITOR_DOMAIN_LIMIT = 20  # string columns with at most this many values get a domain
+_MONITOR_CONFIG = {
+    "evaluate_constraints": "Enabled",
+    "emit_metrics": "Enabled",
+    "datatype_check_threshold": 0.1,
+    "domain_content_threshold": 0.1,
+    "distribution_constraints": {
+        "perform_comparison": "Enabled",
+        "comparison_threshold": 0.1,
+        "comparison_method": "Robust",
+        "categorical_comparison_threshold": 0.1,
+        "categorical_drift_method": "LInfinity",
+    },
+}
+
+
+def model_monitor(request: Mapping[str, Any], host: Host) -> None:
+    """A Model Monitor baseline job: data quality, or model quality with ``analysis_type``."""
+    environment = request.get("Environment", {})
+    inputs = {i["S3Input"]["LocalPath"] for i in request.get("ProcessingInputs", [])}
+    outputs = {
+        o["S3Output"]["LocalPath"]
+        for o in request.get("ProcessingOutputConfig", {}).get("Outputs", [])
+    }
+    source, output = environment.get("dataset_source"), environment.get("output_path")
+    if source not in inputs:
+        raise ContainerFailure(f"Model Monitor: dataset_source {source!r} is no input {inputs}")
+    if output not in outputs:
+        raise ContainerFailure(f"Model Monitor: output_path {output!r} is no output {outputs}")
+    dataset_format = json.loads(environment.get("dataset_format", "{}"))
+    if dataset_format.get("csv", {}).get("header") is not True:
+        raise ContainerFailure(f"Model Monitor: dataset_format {dataset_format} is not emulated")
+    header, *rows = _read_csv_dataset(host.path(source), "Model Monitor", source)
+    if len(set(header)) != len(header):
+        raise ContainerFailure(f"Model Monitor: repeated column names in {header}")
+    if environment.get("analysis_type") == "MODEL_QUALITY":
+        statistics, constraints = _model_quality(environment, header, rows)
+    else:
+        statistics, constraints = _data_quality(header, rows)
+    folder = host.path(str(output))
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "statistics.json").write_text(json.dumps(statistics, indent=1))
+    (folder / "constraints.json").write_text(json.dumps(constraints, indent=1))
+
+
+def _number(value: str) -> float | None:
+    try:
+        return float(value)
+    except ValueError:
+        return None
+
+
+def _data_quality(header: list[str], rows: list[list[str]]) -> tuple[Any, Any]:
+    features, constraints = [], []
+    for index, name in enumerate(header):
+        values = [row[index] for row in rows if index < len(row) and row[index] != ""]
+        common = {"num_present": len(values), "num_missing": len(rows) - len(values)}
+        numbers = [_number(v) for v in values]
+        constraint: dict[str, Any] = {
+            "name": name,
+            "completeness": len(values) / len(rows) if rows else 0.0,
+        }
+        if values and all(n is not None for n in numbers):
+            present = [float(n) for n in numbers if n is not None]
+            integral = all("." not in v and "e" not in v.lower() for v in values)
+            kind = "Integral" if integral else "Fractional"
+            mean = sum(present) / len(present)
+            low, high = min(present), max(present)
+            width = (high - low) / 10 or 1.0
+            counts = [0] * 10
+            for n in present:
+                counts[min(int((n - low) / width), 9)] += 1
+            statistics: dict[str, Any] = {
+                "common": common,
+                "mean": mean,
+                "sum": sum(present),
+                "std_dev": (sum((n - mean) ** 2 for n in present) / len(present)) ** 0.5,
+                "min": low,
+                "max": high,
+                "distribution": {
+                    "kll": {
+                        "buckets": [
+                            {
+                                "lower_bound": low + i * width,
+                                "upper_bound": low + (i + 1) * width,
+                                "count": count,
+                            }
+                            for i, count in enumerate(counts)
+                        ],
+                        "sketch": {"parameters": {"c": 0.64, "k": 2048.0}, "data": [present]},
+                    }
+                },
+            }
+            features.append(
+                {"name": name, "inferred_type": kind, "numerical_statistics": statistics}
+            )
+            constraint.update(inferred_type=kind, num_constraints={"is_non_negative": low >= 0})
+        else:
+            distinct = sorted(set(values))
+            features.append(
+                {
+                    "name": name,
+                    "inferred_type": "String",
+                    "string_statistics": {
+                        "common": common,
+                        "distinct_count": len(distinct),
+                        "distribution": {
+                            "categorical": {
+                                "buckets": [
+                                    {"value": v, "count": values.count(v)} for v in distinct
+                                ]
+                            }
+                        },
+                    },
+                }
+            )
+            constraint["inferred_type"] = "String"
+            if len(distinct) <= MONITOR_DOMAIN_LIMIT:
+                constraint["string_constraints"] = {"domains": distinct}
+        constraints.append(constraint)
+    return (
+        {"version": 0.0, "dataset": {"item_count": len(rows)}, "features": features},
+        {"version": 0.0, "features": constraints, "monitoring_config": _MONITOR_CONFIG},
+    )
+
+
+def _model_quality(
+    environment: Mapping[str, str], header: list[str], rows: list[list[str]]
+) -> tuple[Any, Any]:
+    if environment.get("problem_type") != "BinaryClassification":
+        raise ContainerFailure(f"Model Monitor: problem_type {environment.get('problem_type')!r}")
+    columns = {}
+    for attribute in ("inference_attribute", "ground_truth_attribute"):
+        name = environment.get(attribute)
+        if name not in header:
+            raise ContainerFailure(f"Model Monitor: {attribute} {name!r} is not in {header}")
+        columns[attribute] = header.index(str(name))
+    pairs = [(row[columns["inference_attribute"]], row[columns["ground_truth_attribute"]])
+             for row in rows]  # fmt: skip
+    labels = sorted({label for pair in pairs for label in pair})
+    if not set(labels) <= {"0", "1"}:
+        raise ContainerFailure(f"Model Monitor: binary labels must be 0/1, got {labels}")
+    matrix = {t: {p: 0 for p in ("0", "1")} for t in ("0", "1")}
+    for predicted, truth in pairs:
+        matrix[truth][predicted] += 1
+    tp, fn = matrix["1"]["1"], matrix["1"]["0"]
+    fp, tn = matrix["0"]["1"], matrix["0"]["0"]
+
+    def ratio(top: int, bottom: int) -> float:
+        return top / bottom if bottom else 0.0
+
+    precision, recall = ratio(tp, tp + fp), ratio(tp, tp + fn)
+    metrics = {
+        "recall": recall,
+        "precision": precision,
+        "accuracy": ratio(tp + tn, len(pairs)),
+        "true_positive_rate": recall,
+        "true_negative_rate": ratio(tn, tn + fp),
+        "false_positive_rate": ratio(fp, fp + tn),
+        "false_negative_rate": ratio(fn, fn + tp),
+        "f1": ratio(2 * tp, 2 * tp + fp + fn),
+    }
+    statistics = {
+        "version": 0.0,
+        "dataset": {"item_count": len(pairs)},
+        "binary_classification_metrics": {
+            "confusion_matrix": matrix,
+            **{
+                name: {"value": value, "standard_deviation": "NaN"}
+                for name, value in metrics.items()
+            },
+        },
+    }
+    lower = {"false_positive_rate", "false_negative_rate"}
+    constraints = {
+        "version": 0.0,
+        "binary_classification_constraints": {
+            name: {
+                "threshold": value,
+                "comparison_operator": (
+                    "GreaterThanThreshold" if name in lower else "LessThanThreshold"
+                ),
+            }
+            for name, value in metrics.items()
+        },
+    }
+    return statistics, constraints
+
+
 CONTAINERS: dict[str, Callable[[Mapping[str, Any], Host], None]] = {
     "sagemaker-scikit-learn": shipped_code,
     "sagemaker-clarify-processing": clarify,
+    "sagemaker-model-monitor-analyzer": model_monitor,
 }

@@ -72,10 +72,14 @@ def test_the_processing_code_zip_has_mlops_at_its_root(dev: Synthesized, tmp_pat
     assert "No module named 'mlops'" in bare.stderr
 
 
-def test_the_processing_steps_run_the_partition_and_evaluation_entry_points(
+def test_the_processing_steps_run_the_partition_evaluation_and_baseline_entry_points(
     dev: Synthesized,
 ) -> None:
-    assert entry_modules(dev.assembly) == {"mlops.data.processing", "mlops.training.evaluation"}
+    assert entry_modules(dev.assembly) == {
+        "mlops.data.processing",
+        "mlops.training.evaluation",
+        "mlops.monitoring.baseline_data",
+    }
 
 
 def shipped_modules(folder: Path, entry: str) -> set[Path]:

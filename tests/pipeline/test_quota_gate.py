@@ -5,7 +5,15 @@ from __future__ import annotations
 from mlops.training.names import Step
 from tests.pipeline.world import World, quota_stubs, run_quotas
 
-PROCESSING_STEPS = (Step.PARTITION, Step.PREPARE_TEST, Step.EVALUATE, Step.CLARIFY_BIAS)
+PROCESSING_STEPS = (
+    Step.PARTITION,
+    Step.PREPARE_TEST,
+    Step.EVALUATE,
+    Step.CLARIFY_BIAS,
+    Step.MONITORING_DATASETS,
+    Step.DATA_QUALITY_BASELINE,
+    Step.MODEL_QUALITY_BASELINE,
+)
 
 
 def test_a_quota_shortage_starts_nothing_that_bills(dev_world: World) -> None:
@@ -26,7 +34,7 @@ def test_a_quota_shortage_starts_nothing_that_bills(dev_world: World) -> None:
 
 def test_the_fallback_type_runs_every_step_it_covers(dev_world: World) -> None:
     """Scenario (c): the preferred processing type is short, dev's fallback (ml.m5.large) has
-    room: all four processing steps run on it (Autopilot's instances are not ours to choose).
+    room: every processing step runs on it (Autopilot's instances are not ours to choose).
     Issue 15: an unreachable MLflow app does not fail the run."""
     quotas = {**run_quotas(), "ml.m5.xlarge for processing job usage": 1}
     execution = dev_world.executor.start(stubs=quota_stubs(quotas))

@@ -1,6 +1,7 @@
 """Scenario (a): a full run of the synthesized dev pipeline on generated data, with default
 parameters, ends with a model package in moto that is the evaluated model, whose every report
-exists, with its documented metadata; every job and model it created carries both tags; and
+and drift baseline exists, with its documented metadata; every job and model it created
+carries both tags; and
 its logging step leaves one MLflow run, over SigV4-signed calls, in the tests' MLflow server
 (standing for the environment's MLflow app), which ``experiments compare`` reads back."""
 
@@ -20,7 +21,8 @@ from mlops.constants import (
     model_package_group_name,
 )
 from mlops.experiments.names import TAG_EXECUTION_ARN, TAG_MODEL_PACKAGE_ARN
-from mlops.training.names import Parameter, Step, model_step_name, pipeline_name
+from mlops.training.names import INFERENCE_OUTPUT, Parameter, Step, model_step_name, pipeline_name
+from stacks.constructs.monitoring import baseline_columns
 from tests.experiments.mlflow_server import (
     APP_ARN,
     MlflowServer,
@@ -105,6 +107,9 @@ def test_every_step_ran_in_dependency_order(execution: Execution) -> None:
         SCORING_MODEL,
         Step.SCORE_TEST_SPLIT,
         Step.EVALUATE,
+        Step.MONITORING_DATASETS,
+        Step.DATA_QUALITY_BASELINE,
+        Step.MODEL_QUALITY_BASELINE,
         REGISTER,
         Step.LOG_EXPERIMENT,
     ]
@@ -204,7 +209,9 @@ def test_every_job_and_model_carries_both_environment_tags(execution: Execution)
         if r.operation
         in ("CreateProcessingJob", "CreateAutoMLJob", "CreateTransformJob", "CreateModel")
     ]
-    assert len(created) == 7  # 4 processing jobs, Autopilot, the scoring model, transform
+    # 7 processing jobs (4 + the monitoring datasets and baselines), Autopilot, the scoring
+    # model, transform
+    assert len(created) == 10
     for request in created:
         tags = {tag["Key"]: tag["Value"] for tag in request.params.get("Tags", [])}
         assert tags.get(TAG_ENVIRONMENT) == "dev", request.step
@@ -252,8 +259,41 @@ def test_every_request_went_through_the_service_model(execution: Execution) -> N
         "CreateModel",
         "CreateTransformJob",
         "CreateProcessingJob",
+        "CreateProcessingJob",
+        "CreateProcessingJob",
+        "CreateProcessingJob",
         "CreateModelPackage",
     ]
+
+
+def test_the_version_carries_drift_baselines_that_exist_and_match_the_endpoint(
+    dev: Synthesized, world: World, package: dict[str, Any]
+) -> None:
+    """Issue 14: every DriftCheckBaselines and ModelMetrics baseline URI names an object the
+    run wrote; the data-quality baseline has the columns the endpoint's captured traffic has
+    (its answer first) and the drift alarms watch; the model-quality baseline scored the same
+    predictions against the same labels as the evaluation."""
+    drift, metrics = package["DriftCheckBaselines"], package["ModelMetrics"]
+    uris = {
+        "drift data statistics": drift["ModelDataQuality"]["Statistics"]["S3Uri"],
+        "drift data constraints": drift["ModelDataQuality"]["Constraints"]["S3Uri"],
+        "drift model statistics": drift["ModelQuality"]["Statistics"]["S3Uri"],
+        "drift model constraints": drift["ModelQuality"]["Constraints"]["S3Uri"],
+        "metrics data statistics": metrics["ModelDataQuality"]["Statistics"]["S3Uri"],
+        "metrics data constraints": metrics["ModelDataQuality"]["Constraints"]["S3Uri"],
+        "metrics model constraints": metrics["ModelQuality"]["Constraints"]["S3Uri"],
+    }
+    s3 = world.executor.s3
+    assert {name: s3.exists(uri) for name, uri in uris.items()} == dict.fromkeys(uris, True)
+    statistics = json.loads(s3.read_text(uris["drift data statistics"]))
+    columns = [feature["name"] for feature in statistics["features"]]
+    assert columns == [*INFERENCE_OUTPUT, *columns[len(INFERENCE_OUTPUT) :]]
+    assert tuple(columns) == baseline_columns(dev.config)  # the alarms' columns
+    baseline = json.loads(s3.read_text(uris["drift model statistics"]))
+    evaluation = json.loads(s3.read_text(metrics["ModelQuality"]["Statistics"]["S3Uri"]))
+    assert baseline["binary_classification_metrics"]["f1"]["value"] == pytest.approx(
+        evaluation["binary_classification_metrics"]["f1"]["value"]
+    )
 
 
 def test_the_run_is_one_mlflow_run_with_its_parameters_metrics_and_links(

@@ -140,6 +140,12 @@ _SAGEMAKER_NAMES = {
     "TransformJobName": "transform-job",
     "AutoMLJobName": "automl-job",
     "ModelPackageGroupName": "model-package-group",
+    "MonitoringScheduleName": "monitoring-schedule",
+}
+# Job definitions share the parameter name; the operation says which kind.
+_JOB_DEFINITION_KINDS = {
+    "DataQuality": "data-quality-job-definition",
+    "ModelQuality": "model-quality-job-definition",
 }
 _LIST_OPERATIONS = ("List", "Search")
 
@@ -187,4 +193,8 @@ def _sagemaker_resource(arn: str, operation: str, params: Mapping[str, Any]) -> 
     for key, kind in _SAGEMAKER_NAMES.items():
         if key in params:
             return f"{arn}{kind}/{str(params[key]).lower()}"
+    if "JobDefinitionName" in params:
+        for monitor, kind in _JOB_DEFINITION_KINDS.items():
+            if monitor in operation:
+                return f"{arn}{kind}/{str(params['JobDefinitionName']).lower()}"
     return None

@@ -48,6 +48,19 @@ IMPLIED: dict[str, dict[str, str]] = {
         "cloudwatch:DescribeAlarms": "Blue/green auto-rollback: the caller must be able to "
         "describe the rollback alarms it names (SageMaker deployment guardrails).",
     },
+    # The Service Authorization Reference lists iam:PassRole and sagemaker:AddTags as dependent
+    # actions of these (the job definition names the monitoring role; tags at creation).
+    "sagemaker:CreateDataQualityJobDefinition": {
+        "iam:PassRole": "The job definition names the monitoring role (RoleArn): it is passed.",
+        "sagemaker:AddTags": "Tags given at creation need AddTags on the new resource.",
+    },
+    "sagemaker:CreateModelQualityJobDefinition": {
+        "iam:PassRole": "The job definition names the monitoring role (RoleArn): it is passed.",
+        "sagemaker:AddTags": "Tags given at creation need AddTags on the new resource.",
+    },
+    "sagemaker:CreateMonitoringSchedule": {
+        "sagemaker:AddTags": "Tags given at creation need AddTags on the new resource.",
+    },
     "sagemaker:CreateEndpointConfig": {
         "sagemaker:AddTags": "Tags given at creation need AddTags on the new resource.",
         "kms:CreateGrant": "A KmsKeyId config: SageMaker creates a grant for the volumes "

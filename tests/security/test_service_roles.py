@@ -31,6 +31,10 @@ SAGEMAKER_ROLES = "https://docs.aws.amazon.com/sagemaker/latest/dg/sagemaker-rol
 CREATE_MODEL = f"{SAGEMAKER_ROLES}#sagemaker-roles-createmodel-perms"
 CREATE_DOMAIN = f"{SAGEMAKER_ROLES}#sagemaker-roles-createdomain-perms"
 CREATE_JOB = f"{SAGEMAKER_ROLES}#sagemaker-roles-createtrainingjob-perms"
+CREATE_PROCESSING_JOB = f"{SAGEMAKER_ROLES}#sagemaker-roles-createprocessingjob-perms"
+MONITOR_METRICS = (
+    "https://docs.aws.amazon.com/sagemaker/latest/dg/model-monitor-interpreting-cloudwatch.html"
+)
 PASS_ROLE = f"{SAGEMAKER_ROLES}#sagemaker-roles-pass-role"
 GUARDRAILS = (
     "https://docs.aws.amazon.com/sagemaker/latest/dg/deployment-guardrails-configuration.html"
@@ -145,6 +149,9 @@ MODEL_ROLE = Grantee(
     "deployment", role=_assumed_by("sagemaker.amazonaws.com", logical_id_prefix="ModelExecution")
 )
 STUDIO_ROLE = Grantee("studio", role=_assumed_by("sagemaker.amazonaws.com"))
+MONITORING_ROLE = Grantee(
+    "deployment", role=_assumed_by("sagemaker.amazonaws.com", logical_id_prefix="MonitoringRole")
+)
 SCHEDULE_ROLE = Grantee("teardown", role=_assumed_by("scheduler.amazonaws.com"))
 TEARDOWN_FUNCTION = Grantee("teardown", role=_function_role("teardown"))
 STORAGE_CLEANUP = Grantee("studio", role=_function_role("studio_cleanup.is_complete"))
@@ -255,6 +262,36 @@ def _endpoint_logs(w: World) -> list[Request]:
     ]
 
 
+def _monitoring_data(w: World) -> list[Request]:
+    """An execution reads captured traffic, the version's baselines and the labels (SSE-KMS),
+    and writes its report (S3 encrypts and decrypts as the caller)."""
+    bucket = f"arn:aws:s3:::{w.artifacts_bucket}"
+    endpoint = f"{w.prefix}-fraud-detection"
+    return [
+        Request("s3:GetObject", f"{bucket}/data-capture/{endpoint}/primary/2026/11/30/00/a.jsonl"),
+        Request("s3:GetObject", f"{bucket}/pipelines/{w.env}/run-1/data-quality-baseline/x.json"),
+        Request("s3:GetObject", f"{bucket}/ground-truth/{endpoint}/2026/11/30/00/labels.jsonl"),
+        Request("s3:ListBucket", bucket, {"s3:prefix": f"data-capture/{endpoint}/"}),
+        Request("s3:PutObject", f"{bucket}/monitoring/{endpoint}/dq/constraint_violations.json"),
+        Request("kms:Decrypt", w.key),
+        Request("kms:GenerateDataKey", w.key),
+    ]
+
+
+def _monitoring_metrics_and_logs(w: World) -> list[Request]:
+    group = w.arn("logs", "log-group:/aws/sagemaker/ProcessingJobs")
+    return [
+        *(
+            Request(
+                "cloudwatch:PutMetricData", "*", {"cloudwatch:namespace": f"aws/sagemaker/{ns}"}
+            )
+            for ns in ("Endpoints/data-metrics", "Endpoints/model-metrics")
+        ),
+        *(Request(a, group) for a in ("logs:CreateLogGroup", "logs:CreateLogStream")),
+        Request("logs:PutLogEvents", f"{group}:log-stream:model-monitoring-1/algo-1"),
+    ]
+
+
 def _domain_storage_context(w: World) -> dict[str, str]:
     return {
         f"aws:ResourceTag/{SAGEMAKER_OWNER_TAG}": w.arn("sagemaker", "domain/d-0123456789ab"),
@@ -339,6 +376,50 @@ NEEDS: tuple[Need, ...] = (
         STUDIO_ROLE,
         _vpc_interfaces,
         CREATE_JOB,
+        forbidden=_other_vpc_interfaces,
+    ),
+    # --- SageMaker: the monitoring role (Model Monitor executions are processing jobs) -------
+    Need(
+        "Model Monitor executions: captured traffic, baselines and labels in, reports out",
+        MONITORING_ROLE,
+        _monitoring_data,
+        CREATE_PROCESSING_JOB,
+        forbidden=lambda w: [
+            Request("s3:PutObject", f"arn:aws:s3:::{w.artifacts_bucket}/data-capture/x.jsonl"),
+            Request("s3:PutObject", f"arn:aws:s3:::{w.artifacts_bucket}/pipelines/x.json"),
+            Request("s3:GetObject", f"arn:aws:s3:::{w.data_bucket}/raw/transactions.csv"),
+        ],
+    ),
+    Need(
+        "Model Monitor executions: drift and quality metrics, processing-job logs",
+        MONITORING_ROLE,
+        _monitoring_metrics_and_logs,
+        MONITOR_METRICS,
+        forbidden=lambda w: [
+            Request("cloudwatch:PutMetricData", "*", {"cloudwatch:namespace": "AWS/SageMaker"})
+        ],
+    ),
+    Need(
+        "Model Monitor executions: the analyzer image",
+        MONITORING_ROLE,
+        lambda w: _image_pulls(w, "sagemaker-model-monitor-analyzer"),
+        CREATE_PROCESSING_JOB,
+        forbidden=lambda w: _image_pulls(w, "sagemaker-scikit-learn")[1:],
+    ),
+    Need(
+        "Model Monitor executions: KMS-encrypted volumes (VolumeKmsKeyId)",
+        MONITORING_ROLE,
+        lambda w: [Request("kms:CreateGrant", w.key, {"kms:GrantIsForAWSResource": "true"})],
+        CREATE_PROCESSING_JOB,
+        forbidden=lambda w: [
+            Request("kms:CreateGrant", w.key, {"kms:GrantIsForAWSResource": "false"})
+        ],
+    ),
+    Need(
+        "Model Monitor executions in the VPC",
+        MONITORING_ROLE,
+        _vpc_interfaces,
+        CREATE_PROCESSING_JOB,
         forbidden=_other_vpc_interfaces,
     ),
     # --- EventBridge Scheduler -> the clean-up function, and its KMS-encrypted DLQ ------------

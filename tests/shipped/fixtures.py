@@ -4,7 +4,8 @@ and an HTTPS server standing for CloudFormation's response URL (custom resources
 The shipped Lambdas run in subprocesses, so AWS has to be reachable over HTTP: a
 ``ThreadedMotoServer`` on a free loopback port. Test code talks to the same server through
 :class:`MotoServer` clients; it can also reach moto's backends directly (same process), e.g.
-to move an endpoint to ``InService``.
+to move an endpoint to ``InService``. moto is extended with SageMaker's monitoring schedules
+(:mod:`tests.shipped.sagemaker_monitoring`) before any test runs.
 """
 
 from __future__ import annotations
@@ -26,7 +27,14 @@ import pytest
 from botocore.config import Config
 from moto.server import ThreadedMotoServer
 
+from tests.shipped import sagemaker_monitoring
 from tests.shipped.assembly import REGION
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """moto gets SageMaker's monitoring schedules (it lacks them) for every test process,
+    in-process and on the server alike (tests/shipped/sagemaker_monitoring.py)."""
+    sagemaker_monitoring.install()
 
 
 @dataclass(frozen=True)

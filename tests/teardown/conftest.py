@@ -79,6 +79,52 @@ def create_serving_stack(sm: SageMakerClient, name: str, env: str | None) -> Non
     config.arn = config.endpoint_config_arn
 
 
+def create_monitoring(sm: SageMakerClient, endpoint: str, env: str | None) -> None:
+    """A data-quality job definition and a schedule watching ``endpoint``, tagged as the deploy
+    Lambda tags them (``mlops.monitoring.schedules``); the endpoint must exist."""
+    definition = f"{endpoint}-v1-dq-0123abcd"
+    sm.create_data_quality_job_definition(
+        JobDefinitionName=definition,
+        DataQualityAppSpecification={"ImageUri": IMAGE},
+        DataQualityJobInput={
+            "EndpointInput": {"EndpointName": endpoint, "LocalPath": "/opt/ml/processing/input"}
+        },
+        DataQualityJobOutputConfig={
+            "MonitoringOutputs": [
+                {"S3Output": {"S3Uri": "s3://artifacts/monitoring", "LocalPath": "/opt/ml/out"}}
+            ]
+        },
+        JobResources={
+            "ClusterConfig": {
+                "InstanceCount": 1,
+                "InstanceType": "ml.m5.large",
+                "VolumeSizeInGB": 20,
+            }
+        },
+        RoleArn=ROLE,
+        Tags=tags(env),  # type: ignore[arg-type]
+    )
+    sm.create_monitoring_schedule(
+        MonitoringScheduleName=f"{endpoint}-dq",
+        MonitoringScheduleConfig={
+            "ScheduleConfig": {"ScheduleExpression": "cron(0 0 ? * * *)"},
+            "MonitoringJobDefinitionName": definition,
+            "MonitoringType": "DataQuality",
+        },
+        Tags=tags(env),  # type: ignore[arg-type]
+    )
+
+
+def monitoring_left(sm: SageMakerClient) -> set[str]:
+    """Names of the schedules and job definitions that exist."""
+    return {
+        *(s["MonitoringScheduleName"]
+          for s in sm.list_monitoring_schedules()["MonitoringScheduleSummaries"]),
+        *(d["MonitoringJobDefinitionName"]
+          for d in sm.list_data_quality_job_definitions()["JobDefinitionSummaries"]),
+    }  # fmt: skip
+
+
 def moto_sagemaker() -> Any:
     return sagemaker_backends[DEFAULT_ACCOUNT_ID][REGION]
 

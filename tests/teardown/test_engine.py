@@ -44,7 +44,7 @@ def test_plan_is_in_dependency_order(account: Account) -> None:
         + [Kind.ENDPOINT_CONFIG] * 2
         + [Kind.MODEL] * 2
     )
-    assert [p[0].resource.kind.phase for p in plan.phases()] == [1, 3, 4, 5]
+    assert [p[0].resource.kind.phase for p in plan.phases()] == [1, 4, 5, 6]
 
 
 def test_dry_run_changes_nothing(account: Account) -> None:

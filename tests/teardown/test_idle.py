@@ -8,9 +8,10 @@ from datetime import UTC, datetime, timedelta
 from botocore.stub import Stubber
 
 from mlops.teardown import IdlePolicy, Kind, Status, clean_idle
-from mlops.teardown.discovery import discover
+from mlops.teardown.discovery import Inventory, discover
 from mlops.teardown.idle import endpoint_invocations
 from mlops.teardown.planning import plan_idle
+from mlops.teardown.resources import Resource
 from tests.teardown.conftest import (
     ENV,
     NO_WAIT,
@@ -168,3 +169,31 @@ def test_idle_studio_apps_by_last_user_activity() -> None:
     assert [a.resource.name for a in plan.actions] == ["d-ours/space-stale/JupyterLab/default"]
     assert plan.actions[0].resource.params["SpaceName"] == "space-stale"
     assert [s.resource.name for s in plan.skipped] == ["d-ours/space-active/JupyterLab/default"]
+
+
+def test_only_the_schedules_of_idle_endpoints_go_and_before_them() -> None:
+    """Planning only (no AWS): a schedule watching an endpoint that stays is kept."""
+    now = datetime(2025, 6, 1, 12, tzinfo=UTC)
+    old = now - timedelta(days=3)
+
+    def resource(
+        kind: Kind, name: str, status: str = "", since: datetime | None = None, endpoint: str = ""
+    ) -> Resource:
+        return Resource(kind, name, f"arn:{name}", {}, status, since, endpoint)
+
+    inventory = Inventory(
+        ENV,
+        (
+            resource(Kind.ENDPOINT, IDLE, status="InService", since=old),
+            resource(Kind.ENDPOINT, BUSY, status="InService", since=old),
+            resource(Kind.MONITORING_SCHEDULE, f"{IDLE}-dq", endpoint=IDLE),
+            resource(Kind.MONITORING_SCHEDULE, f"{BUSY}-dq", endpoint=BUSY),
+        ),
+        {},
+    )
+    plan = plan_idle(inventory, POLICY, now=now, invocations={BUSY: 7.0})
+    assert [a.resource.name for a in plan.actions] == [f"{IDLE}-dq", IDLE]
+    assert {s.resource.name: s.reason for s in plan.skipped} == {
+        BUSY: "7 invocations in the last 12h",
+        f"{BUSY}-dq": f"its endpoint {BUSY} is kept",
+    }

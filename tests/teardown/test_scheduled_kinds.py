@@ -65,6 +65,7 @@ class Fake:
 
     def no_work_running(self) -> None:
         """Discovery of every idle kind, in discovery's order, finding nothing running."""
+        self.listed("list_monitoring_schedules", "MonitoringScheduleSummaries", [])
         self.listed("list_endpoints", "Endpoints", [])
         for operation, key in (
             ("list_auto_ml_jobs", "AutoMLJobSummaries"),
@@ -119,6 +120,7 @@ def test_expired_work_of_every_kind_is_stopped_and_the_rest_kept(fake: Fake) -> 
             OTHER_ENV: [arn("training-job", "prod-train"), arn("pipeline", "mlops-prod-training")],
         }
     )
+    fake.listed("list_monitoring_schedules", "MonitoringScheduleSummaries", [])
     fake.listed("list_endpoints", "Endpoints", [])
     fake.listed(
         "list_auto_ml_jobs",

@@ -12,7 +12,12 @@ from tests.shipped.assembly import Assembly, ShippedFunction
 from tests.shipped.fixtures import MotoServer, ResponseUrl
 from tests.shipped.lambdas import Invocation, invoke
 from tests.synth import Synthesized
-from tests.teardown.conftest import OTHER_ENV, create_serving_stack
+from tests.teardown.conftest import (
+    OTHER_ENV,
+    create_monitoring,
+    create_serving_stack,
+    monitoring_left,
+)
 
 ENV = "dev"
 
@@ -83,6 +88,11 @@ def test_delete_removes_this_environments_endpoints_and_answers_success(
     sm = moto_server.client("sagemaker")
     create_serving_stack(sm, "mlops-dev-fraud-detection", ENV)
     create_serving_stack(sm, "mlops-prod-fraud-detection", OTHER_ENV)
+    for endpoint, env in (
+        ("mlops-dev-fraud-detection", ENV),
+        ("mlops-prod-fraud-detection", OTHER_ENV),
+    ):
+        create_monitoring(sm, endpoint, env)
     invocation = run(
         assembly, function, request(assembly, response_url, "Delete"), moto_server, response_url
     )
@@ -91,6 +101,10 @@ def test_delete_removes_this_environments_endpoints_and_answers_success(
     assert answer["Status"] == "SUCCESS", answer["Reason"]
     assert answer["PhysicalResourceId"] == f"endpoint-cleanup-{ENV}"
     assert _serving(moto_server) == {"mlops-prod-fraud-detection"}
+    assert monitoring_left(sm) == {
+        "mlops-prod-fraud-detection-dq",
+        "mlops-prod-fraud-detection-v1-dq-0123abcd",
+    }
     assert {"sagemaker:DeleteEndpoint", "sagemaker:DescribeEndpoint"} <= set(invocation.operations)
 
 

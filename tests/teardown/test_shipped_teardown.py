@@ -12,7 +12,13 @@ from tests.shipped.assembly import Assembly, PhysicalValues, ShippedFunction
 from tests.shipped.fixtures import MotoServer
 from tests.shipped.lambdas import invoke
 from tests.synth import Synthesized
-from tests.teardown.conftest import OTHER_ENV, age_endpoint, create_serving_stack
+from tests.teardown.conftest import (
+    OTHER_ENV,
+    age_endpoint,
+    create_monitoring,
+    create_serving_stack,
+    monitoring_left,
+)
 
 
 @pytest.fixture
@@ -44,6 +50,7 @@ def test_schedule_run_deletes_idle_endpoints_of_its_environment_and_reports(
     sm = moto_server.client("sagemaker")
     for name, env in (("mlops-dev-fraud-detection", "dev"), ("mlops-prod-fraud", OTHER_ENV)):
         create_serving_stack(sm, name, env)
+        create_monitoring(sm, name, env)  # schedules watch both
         age_endpoint(name, since=datetime.now(UTC) - timedelta(days=3))
 
     invocation = invoke(
@@ -57,9 +64,18 @@ def test_schedule_run_deletes_idle_endpoints_of_its_environment_and_reports(
 
     result = invocation.returned()
     assert result["ok"] is True
-    assert result["summary"].startswith("teardown of dev: 1 done")
+    assert result["summary"].startswith("teardown of dev: 2 done")
     assert invocation.environment["REPORT_TOPIC_ARN"] == topic
     assert [e["EndpointName"] for e in sm.list_endpoints()["Endpoints"]] == ["mlops-prod-fraud"]
+    # The idle endpoint's schedule went first (the stand-in refuses the endpoint otherwise);
+    # its job definition stays, like its config and model (they cost nothing).
+    deletes = [op for op in invocation.operations if ":Delete" in op]
+    assert deletes == ["sagemaker:DeleteMonitoringSchedule", "sagemaker:DeleteEndpoint"]
+    assert monitoring_left(sm) == {
+        "mlops-prod-fraud-dq",
+        "mlops-prod-fraud-v1-dq-0123abcd",
+        "mlops-dev-fraud-detection-v1-dq-0123abcd",
+    }
     (message,) = moto_server.client("sqs").receive_message(QueueUrl=inbox)["Messages"]
     assert json.loads(message["Body"])["Subject"] == "[OK] scheduled clean-up of dev"
 

@@ -286,6 +286,26 @@ def test_preflight_request_parses_lambda_inputs_and_builds_stage_needs() -> None
     }
 
 
+def test_monitoring_adds_the_baseline_jobs_and_the_endpoints_monitoring_instance() -> None:
+    """Issue 14: with monitoring the baselines run while evaluation and Clarify may still run
+    (4 processing instances at once), and the endpoint's schedules hold one more instance
+    next to its fleet; without it, nothing changes."""
+    from mlops.training.quotas import _merge
+
+    def merged(event: dict[str, Any]) -> dict[tuple[str, str], int]:
+        request = PreflightRequest.from_event(event)
+        return {(n.usage, n.instance_type): n.count for n in _merge(request.needs())}
+
+    plain = merged(EVENT)
+    monitored = merged({**EVENT, "monitoring_instance_type": "ml.m5.large"})
+    assert plain[("processing job", "ml.m5.xlarge")] == 2  # test preparation + Clarify
+    assert monitored[("processing job", "ml.m5.xlarge")] == 4
+    assert monitored[("processing job", "ml.m5.large")] == 1
+    assert ("processing job", "ml.m5.large") not in plain
+    with pytest.raises(InputError, match="monitoring_instance_type must be"):
+        PreflightRequest.from_event({**EVENT, "monitoring_instance_type": "large"})
+
+
 def test_our_processing_and_autopilots_add_up_when_they_share_a_type() -> None:
     """Defect 7: test preparation, Clarify and Autopilot's processing run together."""
     from mlops.training.quotas import _merge

@@ -41,7 +41,7 @@ COMMANDS = dict(leaf_commands(cli.build_parser()))
 # Commands that print a table (or a report) and so offer --output json.
 TABLES = {"quotas check", "pipeline start", "models list", "teardown", "data generate",
           "data partition", "data merge", "monitor status", "experiments list",
-          "experiments compare"}  # fmt: skip
+          "experiments compare", "endpoint invoke"}  # fmt: skip
 
 
 def test_help_lists_the_commands_common_options_and_exit_statuses() -> None:

@@ -12,8 +12,11 @@ One builder per step (see docs/training.md)::
 
     QuotaPreflight -> CheckQuotas -+- if it may proceed: Partition [-> MergeSplits] -> AutoML,
                                    |  PrepareTest, ClarifyBias -> CreateScoringModel ->
-                                   |  ScoreTestSplit -> Evaluate -> RegisterModel
+                                   |  ScoreTestSplit -> Evaluate [, MonitoringDatasets ->
+                                   |  DataQualityBaseline, ModelQualityBaseline] -> RegisterModel
                                    +- else: QuotaShortage (Fail)
+
+The bracketed baseline steps are there with ``monitoring.enabled`` (docs/monitoring.md).
 
 Every step that starts a job is in the gate's ``IfSteps``: nothing bills unless the preflight
 said so. With auto-approval (non-prod), ``CheckF1`` follows at the top level (SageMaker does

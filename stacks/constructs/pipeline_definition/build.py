@@ -27,6 +27,7 @@ from stacks.constructs.pipeline_definition.evaluation import (
 )
 from stacks.constructs.pipeline_definition.experiments import ExperimentLogging
 from stacks.constructs.pipeline_definition.gate import gate_step, preflight_step
+from stacks.constructs.pipeline_definition.monitoring import baseline_steps
 from stacks.constructs.pipeline_definition.registration import Registration, check_f1_step
 
 
@@ -48,8 +49,19 @@ def build_definition(settings: PipelineSettings) -> Definition:
     model_step = scoring_model_step(ctx, model, transform_type)
     transform = transform_step(ctx, model_step, prepared, transform_type)
     evaluated = evaluate_step(ctx, transform, prepared, processing_type)
+    baselines = (
+        baseline_steps(ctx, prepared, transform, processing_type)
+        if settings.monitoring_instance_type is not None
+        else None
+    )
     registration = Registration(
-        ctx, model=model, automl=automl, splits=splits, evaluated=evaluated, bias=bias
+        ctx,
+        model=model,
+        automl=automl,
+        splits=splits,
+        evaluated=evaluated,
+        bias=bias,
+        baselines=baselines,
     )
 
     logging = (
@@ -65,6 +77,7 @@ def build_definition(settings: PipelineSettings) -> Definition:
 
     billing: list[Any] = [
         *splits.steps, automl, prepared.step, bias.step, model_step, transform, evaluated.step,
+        *(baselines.steps if baselines is not None else []),
     ]  # fmt: skip
     steps: list[Any] = [preflight]
     pending = registered(Step.REGISTER, "PendingManualApproval", Step.LOG_EXPERIMENT)

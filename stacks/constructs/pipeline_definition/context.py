@@ -72,6 +72,8 @@ class PipelineSettings:
     endpoint_instance_type: str
     endpoint_instance_count: int
     auto_approve_f1_threshold: float | None = None
+    # monitoring.instance_type with monitoring enabled (baselines at registration), else None.
+    monitoring_instance_type: str | None = None
     config_hash: str
     code_version: str
     code_zip_name: str  # object name of the mlops code asset (its hash + .zip)

@@ -6,15 +6,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from mlops.training.evaluation import EVALUATION_FILE
-from mlops.training.names import RunFolder, Step
+from mlops.training.names import INFERENCE_OUTPUT, RunFolder, Step
 from stacks.constructs.pipeline_definition.context import Context
 from stacks.constructs.pipeline_definition.data import Splits
 
 EVALUATION_MODULE = "mlops.training.evaluation"
-# The batch transform returns the label and its probability (Autopilot's inference container
-# reads SAGEMAKER_INFERENCE_OUTPUT); evaluation needs both, and the registered model keeps the
-# same environment, so the endpoint answers as the evaluated model did.
-INFERENCE_OUTPUT = "predicted_label,probability"
 
 
 @dataclass(frozen=True)
@@ -87,7 +83,9 @@ def scoring_model(ctx: Context, automl: Any) -> Any:
             "SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT": "text/csv",
             "SAGEMAKER_SUBMIT_DIRECTORY": environment["SAGEMAKER_SUBMIT_DIRECTORY"],
             "SAGEMAKER_INFERENCE_SUPPORTED": environment["SAGEMAKER_INFERENCE_SUPPORTED"],
-            "SAGEMAKER_INFERENCE_OUTPUT": INFERENCE_OUTPUT,
+            # Label and its probability: evaluation needs both, and the registered model keeps
+            # this environment, so the endpoint answers as the evaluated model did.
+            "SAGEMAKER_INFERENCE_OUTPUT": ",".join(INFERENCE_OUTPUT),
             "SAGEMAKER_PROGRAM": environment["SAGEMAKER_PROGRAM"],
         },
         role=ctx.role,

@@ -29,6 +29,12 @@ def preflight_step(ctx: Context) -> Any:
             "partition_instance_count": s.partition_instance_count,
             "endpoint_instance_type": s.endpoint_instance_type,
             "endpoint_instance_count": s.endpoint_instance_count,
+            # With monitoring: the baselines run, and the endpoint's schedules will hold one.
+            **(
+                {"monitoring_instance_type": s.monitoring_instance_type}
+                if s.monitoring_instance_type is not None
+                else {}
+            ),
         },
         outputs=[
             LambdaOutput(PreflightOutput.PROCEED, boolean),

@@ -1,19 +1,23 @@
-"""Register the evaluated model as a new version, with its metrics and reproducibility metadata."""
+"""Register the evaluated model as a new version, with its metrics, reproducibility metadata and,
+with monitoring, the drift baselines its endpoint's schedules will compare against."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from mlops.training.names import Step
+from stacks.constructs.monitoring_baselines import drift_check_baselines, model_metrics_sources
 from stacks.constructs.pipeline_definition.clarify import Bias
 from stacks.constructs.pipeline_definition.context import Context
 from stacks.constructs.pipeline_definition.data import Splits
 from stacks.constructs.pipeline_definition.evaluation import Evaluated
+from stacks.constructs.pipeline_definition.monitoring import Baselines
 
 
 class Registration:
     """The ``RegisterModel`` request of a run: the scoring model (same image, artifacts and
-    environment as evaluated), quality / bias / explainability reports, and metadata."""
+    environment as evaluated), quality / bias / explainability reports, metadata, and with
+    ``baselines`` the ``DriftCheckBaselines`` plus the matching ``ModelMetrics``."""
 
     def __init__(
         self,
@@ -24,6 +28,7 @@ class Registration:
         splits: Splits,
         evaluated: Evaluated,
         bias: Bias,
+        baselines: Baselines | None = None,
     ) -> None:
         from sagemaker.model_metrics import MetricsSource, ModelMetrics
         from sagemaker.workflow.execution_variables import ExecutionVariables
@@ -38,6 +43,16 @@ class Registration:
                 s3_uri=bias.report_uri, content_type="application/json"
             ),
             explainability=MetricsSource(s3_uri=explainability, content_type="application/json"),
+            **(
+                model_metrics_sources(baselines.data_quality, baselines.model_quality)
+                if baselines is not None
+                else {}
+            ),
+        )
+        self.drift_check_baselines = (
+            drift_check_baselines(baselines.data_quality, baselines.model_quality)
+            if baselines is not None
+            else None
         )
         self.metadata = {
             "mlops:config-hash": s.config_hash,
@@ -67,6 +82,7 @@ class Registration:
                 model_package_group_name=s.model_package_group,
                 approval_status=status,
                 model_metrics=self.metrics,
+                drift_check_baselines=self.drift_check_baselines,
                 customer_metadata_properties=self.metadata,
                 description=f"Autopilot best candidate ({s.environment}), scored on test",
             ),
