@@ -47,8 +47,10 @@ lint:
 typecheck:
 	$(VENV)/bin/mypy
 
+# Bytecode caching on even where the shell turns it off (PYTHONDONTWRITEBYTECODE): both workers
+# import every test module, and pytest's rewritten asserts are cached as bytecode too.
 unit:
-	$(SYNTH_ENV) $(VENV)/bin/pytest -n 2 --dist loadfile -q
+	$(SYNTH_ENV) env -u PYTHONDONTWRITEBYTECODE $(VENV)/bin/pytest -n 2 --dist loadfile -q
 
 ## Real accounts only (need AWS credentials): make diff|deploy|destroy ENV=prod
 diff: setup

@@ -8,7 +8,6 @@ import time
 from typing import Any
 
 import pytest
-from mlflow.tracking import MlflowClient
 
 from mlops.errors import InputError
 from mlops.experiments.runs import (
@@ -67,9 +66,8 @@ def facts(suffix: str, **changes: Any) -> PipelineRunFacts:
     return PipelineRunFacts(**values)
 
 
-def reader(server: MlflowServer) -> MlflowClient:
-    """MLflow's own client, straight to the server: an independent reader of what was logged."""
-    return MlflowClient(tracking_uri=server.backend_url)
+def reader(server: MlflowServer) -> Any:
+    return server.reader()
 
 
 def test_a_pipeline_run_becomes_one_mlflow_run(tracking: MlflowServer) -> None:

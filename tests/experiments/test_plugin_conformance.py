@@ -5,14 +5,8 @@ from __future__ import annotations
 
 import datetime
 
-import mlflow
 import pytest
 import requests
-from sagemaker_mlflow.auth_provider import AuthProvider
-from sagemaker_mlflow.mlflow_sagemaker_helpers import SageMakerMLflowHostMetadataProvider
-from sagemaker_mlflow.mlflow_sagemaker_request_header_provider import (
-    MlflowSageMakerRequestHeaderProvider,
-)
 
 from mlops.experiments.tracking import TrackingClient
 from tests.experiments.mlflow_server import APP_ARN
@@ -27,6 +21,14 @@ def fixed_time(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_the_plugin_and_our_client_sign_alike(
     fixed_time: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # Imported here: mlflow costs 1.5 s to import in every worker that collects this module.
+    import mlflow
+    from sagemaker_mlflow.auth_provider import AuthProvider
+    from sagemaker_mlflow.mlflow_sagemaker_helpers import SageMakerMLflowHostMetadataProvider
+    from sagemaker_mlflow.mlflow_sagemaker_request_header_provider import (
+        MlflowSageMakerRequestHeaderProvider,
+    )
+
     monkeypatch.delenv("SAGEMAKER_MLFLOW_CUSTOM_ENDPOINT", raising=False)
     previous = mlflow.get_tracking_uri()
     mlflow.set_tracking_uri(APP_ARN)

@@ -7,7 +7,6 @@ import json
 from typing import Any
 
 import pytest
-from mlflow.tracking import MlflowClient
 
 from tests.experiments.mlflow_server import APP_ARN, MlflowServer, Received, record_mlflow_calls
 from tests.experiments.test_logging import SPLIT_REPORT, evaluation, execution_arn
@@ -95,7 +94,7 @@ def test_the_logging_step_event_becomes_a_run(
     signed = list(tracking.received)  # before the reader below adds its own requests
     assert len(signed) >= 5 and all(r.signature_valid for r in signed)
     assert {r.signing_service for r in signed} == {"sagemaker"}
-    run = MlflowClient(tracking_uri=tracking.backend_url).get_run(output["run_id"])
+    run = tracking.reader().get_run(output["run_id"])
     assert run.info.status == "FINISHED"
     assert run.data.params["pipeline.SplitSeed"] == "42"
     assert run.data.params["split.ratios"] == "0.7,0.15,0.15"
@@ -152,7 +151,7 @@ def test_a_failed_execution_event_logs_the_run_with_its_status(
 
     output = invocation.returned()
     assert output["status"] == "logged", output
-    run = MlflowClient(tracking_uri=tracking.backend_url).get_run(output["run_id"])
+    run = tracking.reader().get_run(output["run_id"])
     assert run.info.status == "FAILED"
     assert run.data.tags["mlops.failure_reason"] == "Step AutoML failed"
     assert run.data.params["split.method"] == "stratified"
@@ -194,7 +193,7 @@ def test_a_succeeded_execution_event_logs_metrics_and_the_registered_version(
     invocation = _invoke(shipped, moto_server, event, mlflow_url=tracking.url, stubs=stubs)
 
     output = invocation.returned()
-    run = MlflowClient(tracking_uri=tracking.backend_url).get_run(output["run_id"])
+    run = tracking.reader().get_run(output["run_id"])
     assert run.info.status == "FINISHED"
     assert run.data.metrics["f1"] == pytest.approx(2 / 3)
     assert run.data.tags["mlops.model_package_arn"] == package

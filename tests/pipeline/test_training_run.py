@@ -76,9 +76,7 @@ def execution(world: World, mlflow_server: MlflowServer) -> Execution:
 @pytest.fixture(scope="module")
 def mlflow_run(execution: Execution, mlflow_server: MlflowServer) -> Any:
     """The MLflow run of the execution, read back with MLflow's own client."""
-    from mlflow.tracking import MlflowClient
-
-    client = MlflowClient(tracking_uri=mlflow_server.backend_url)
+    client = mlflow_server.reader()
     experiment = client.get_experiment_by_name(pipeline_name("dev"))
     assert experiment is not None
     [run] = client.search_runs(
