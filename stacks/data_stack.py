@@ -34,6 +34,19 @@ class DataResources:
     artifacts_bucket: s3.IBucket
     notifications: sns.ITopic
 
+    def volume_key_grant(self, sid: str) -> iam.PolicyStatement:
+        """``kms:CreateGrant`` on the key for AWS resources only: a SageMaker job, endpoint or
+        app given the key for its storage volumes (``VolumeKmsKeyId``, ``KmsKeyId``) creates a
+        grant for them as the role it runs with (AWS, "How to use SageMaker AI execution
+        roles"). ``kms:GrantIsForAWSResource`` exists on CreateGrant only (Service
+        Authorization Reference), so the statement holds that one action."""
+        return iam.PolicyStatement(
+            sid=sid,
+            actions=["kms:CreateGrant"],
+            resources=[self.key.key_arn],
+            conditions={"Bool": {"kms:GrantIsForAWSResource": "true"}},
+        )
+
     def bucket_arn_in_finding(self, bucket: Literal["data", "artifacts"]) -> str:
         """The bucket's ARN as cdk-nag prints it in a finding of a consuming stack."""
         return weak_reference_in_finding(cdk.Stack.of(self.key), BUCKET_ARN_OUTPUTS[bucket])

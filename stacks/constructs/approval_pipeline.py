@@ -283,17 +283,9 @@ class ApprovalPipeline(Construct):
                 resources=[alarm.alarm_arn for alarm in rollback_alarms],
             )
         )
-        # Endpoint storage volumes are encrypted with the key: SageMaker needs a grant.
-        # kms:GrantIsForAWSResource exists on CreateGrant only (Service Authorization
-        # Reference): DescribeKey has its own, unconditioned statement.
-        role.add_to_policy(
-            iam.PolicyStatement(
-                sid="EncryptEndpointVolumes",
-                actions=["kms:CreateGrant"],
-                resources=[data.key.key_arn],
-                conditions={"Bool": {"kms:GrantIsForAWSResource": "true"}},
-            )
-        )
+        # Endpoint storage volumes are encrypted with the key (the endpoint configs' KmsKeyId);
+        # DescribeKey has its own, unconditioned statement.
+        role.add_to_policy(data.volume_key_grant("EncryptEndpointVolumes"))
         role.add_to_policy(
             iam.PolicyStatement(
                 sid="DescribeEndpointVolumeKey",

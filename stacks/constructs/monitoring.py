@@ -231,17 +231,8 @@ class MonitoringResources(Construct):
                 resources=[data.key.key_arn],
             )
         )
-        # Executions are processing jobs with VolumeKmsKeyId: SageMaker creates a grant for
-        # the volumes as the job's role (AWS, "How to use SageMaker AI execution roles",
-        # CreateProcessingJob: kms:CreateGrant), only for AWS resources.
-        role.add_to_policy(
-            iam.PolicyStatement(
-                sid="GrantVolumeKeyToSageMaker",
-                actions=["kms:CreateGrant"],
-                resources=[data.key.key_arn],
-                conditions={"Bool": {"kms:GrantIsForAWSResource": "true"}},
-            )
-        )
+        # Executions are processing jobs with VolumeKmsKeyId.
+        role.add_to_policy(data.volume_key_grant("GrantVolumeKeyToSageMaker"))
         role.add_to_policy(
             iam.PolicyStatement(
                 sid="PublishMonitoringMetrics",

@@ -310,12 +310,7 @@ class StudioDomain(Construct):
                 ],
                 resources=[data.key.key_arn],
             ),
-            iam.PolicyStatement(
-                sid="KeyGrantsForSageMakerVolumes",
-                actions=["kms:CreateGrant"],
-                resources=[data.key.key_arn],
-                conditions={"Bool": {"kms:GrantIsForAWSResource": "true"}},
-            ),
+            data.volume_key_grant("KeyGrantsForSageMakerVolumes"),
             iam.PolicyStatement(
                 sid="ReadOnlyCallsWithoutResourceLevelPermissions",
                 actions=_LIST_ACTIONS,

@@ -438,17 +438,8 @@ class TrainingPipeline(Construct):
                 resources=[data.key.key_arn],
             )
         )
-        # AWS, "How to use SageMaker AI execution roles": a job given a volume KMS key
-        # (VolumeKmsKeyId of processing, transform and AutoML jobs) needs kms:CreateGrant;
-        # SageMaker creates the grant for the instance volumes it attaches.
-        role.add_to_principal_policy(
-            iam.PolicyStatement(
-                sid="GrantVolumeKeyToSageMaker",
-                actions=["kms:CreateGrant"],
-                resources=[data.key.key_arn],
-                conditions={"Bool": {"kms:GrantIsForAWSResource": "true"}},
-            )
-        )
+        # Processing, transform and AutoML jobs set VolumeKmsKeyId.
+        role.add_to_principal_policy(data.volume_key_grant("GrantVolumeKeyToSageMaker"))
         role.add_to_principal_policy(
             iam.PolicyStatement(
                 sid="InvokePreflight",
