@@ -4,8 +4,8 @@ Schedules are named after the endpoint (one per monitor type, updated in place w
 version is deployed); job definitions after the version and a hash of their settings (a job
 definition cannot be updated, so a new version or new settings give a new definition the
 schedule switches to). SageMaker's pattern for both is ``[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}``
-(botocore: MonitoringScheduleName, MonitoringJobDefinitionName); names longer than 63
-characters are cut and suffixed with a hash, like the deployment's names.
+(botocore: MonitoringScheduleName, MonitoringJobDefinitionName). All start with the group's
+stem (``mlops.deployment.names.stem``), which leaves room for the longest tail.
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ from __future__ import annotations
 import re
 from typing import Final, Literal
 
-from mlops.deployment.names import MAX_NAME_LENGTH, _bounded, endpoint_name
+from mlops.deployment.names import endpoint_name, stem
 
-__all__ = ["MAX_NAME_LENGTH", "MONITOR_TYPES", "MonitorType"]
+__all__ = ["MONITOR_TYPES", "MonitorType"]
 
 MonitorType = Literal["DataQuality", "ModelQuality"]
 MONITOR_TYPES: Final[tuple[MonitorType, ...]] = ("DataQuality", "ModelQuality")
@@ -30,32 +30,25 @@ def suffix(monitor: MonitorType) -> str:
 
 def schedule_name(environment: str, group: str, monitor: MonitorType) -> str:
     """The endpoint's schedule of one monitor type, e.g. ``mlops-dev-fraud-detection-dq``."""
-    return _bounded(f"{endpoint_name(environment, group)}-{_SUFFIX[monitor]}")
+    return f"{stem(environment, group)}-{_SUFFIX[monitor]}"
 
 
 def job_definition_name(
     environment: str, group: str, version: int, monitor: MonitorType, settings_hash: str
 ) -> str:
     """One version's job definition under one set of settings: ``...-v3-dq-1a2b3c4d``."""
-    return _bounded(
-        f"{endpoint_name(environment, group)}-v{version}-{_SUFFIX[monitor]}-{settings_hash[:8]}"
-    )
+    return f"{stem(environment, group)}-v{version}-{_SUFFIX[monitor]}-{settings_hash[:8]}"
 
 
 def job_definition_pattern(environment: str, group: str, monitor: MonitorType) -> re.Pattern[str]:
-    """What :func:`job_definition_name` gives for any version and settings (pruning).
-
-    Names cut by the length bound end with a hash instead; they are matched by prefix and
-    still only deleted when tagged as this environment's (see ``schedules.prune``).
-    """
-    base = re.escape(endpoint_name(environment, group))
+    """What :func:`job_definition_name` gives for any version and settings (pruning)."""
+    base = re.escape(stem(environment, group))
     return re.compile(rf"{base}-v[0-9]+-{_SUFFIX[monitor]}-[0-9a-f]{{8}}")
 
 
 def definition_prefix(environment: str, group: str) -> str:
-    """``NameContains`` filter for the group's job definitions (list calls; at most 63
-    characters, botocore NameContains)."""
-    return f"{endpoint_name(environment, group)}-v"[:MAX_NAME_LENGTH]
+    """``NameContains`` filter for the group's job definitions (list calls)."""
+    return f"{stem(environment, group)}-v"
 
 
 # CloudWatch alarms (created by the Deployment stack at synth, read by `monitor status`).
@@ -69,8 +62,3 @@ def data_drift_alarm_name(environment: str, group: str, feature: str) -> str:
 
 def model_quality_alarm_name(environment: str, group: str) -> str:
     return f"{alarm_prefix(environment, group)}f1-below-floor"
-
-
-def failed_executions_rule_name(environment: str) -> str:
-    """EventBridge rule (one per environment) on failed monitoring executions."""
-    return f"mlops-{environment}-monitoring-failed-executions"

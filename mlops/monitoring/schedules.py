@@ -370,9 +370,7 @@ def _definitions(
         )  # fmt: skip
         for item in page.get("JobDefinitionSummaries", []):
             name = item["MonitoringJobDefinitionName"]
-            if pattern.fullmatch(name) or (
-                name.startswith(prefix) and len(name) == names.MAX_NAME_LENGTH
-            ):
+            if pattern.fullmatch(name):
                 found.append((name, item["MonitoringJobDefinitionArn"]))
         token = page.get("NextToken")
         if not token:
